@@ -1,0 +1,4 @@
+export * from './database.ts';
+export * from './migrator.ts';
+export * from './schema.ts';
+export { PGliteDialect } from './pglite-dialect.ts';

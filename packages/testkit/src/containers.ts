@@ -1,0 +1,31 @@
+import { GenericContainer, Wait } from 'testcontainers';
+import type { PostgresService } from './postgres.ts';
+import type { RedisService } from './redis.ts';
+
+// Loaded only when a Docker engine answers (see docker.ts).
+
+export async function startPostgresContainer(): Promise<PostgresService> {
+  const container = await new GenericContainer('postgres:17-alpine')
+    .withEnvironment({ POSTGRES_HOST_AUTH_METHOD: 'trust' })
+    .withCommand(['postgres', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'max_connections=300'])
+    .withExposedPorts(5432)
+    .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2))
+    .start();
+  return {
+    url: `postgres://postgres@${container.getHost()}:${container.getMappedPort(5432)}/postgres`,
+    source: 'container',
+    stop: async () => void (await container.stop()),
+  };
+}
+
+export async function startRedisContainer(): Promise<RedisService> {
+  const container = await new GenericContainer('redis:7-alpine')
+    .withExposedPorts(6379)
+    .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))
+    .start();
+  return {
+    url: `redis://${container.getHost()}:${container.getMappedPort(6379)}`,
+    source: 'container',
+    stop: async () => void (await container.stop()),
+  };
+}

@@ -1,0 +1,124 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { dockerAvailable } from './docker.ts';
+import { freePort } from './free-port.ts';
+import { findPostgresBinDir, postgresProcessUser } from './local-binaries.ts';
+import { ManagedProcess } from './managed-process.ts';
+
+const execFileAsync = promisify(execFile);
+
+/** A Postgres server the tests may use: `url` connects as a superuser to its `postgres` database. */
+export interface PostgresService {
+  readonly url: string;
+  /** How it was found: from `DATABASE_URL`, a container, or a private local process. */
+  readonly source: 'environment' | 'container' | 'local';
+  /** The server process, when it is a private local one (fault tests kill or stop it). */
+  readonly process?: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Postgres for tests: `DATABASE_URL` when set; else a container when a Docker
+ * engine answers; else a private `postgres` spawned from local binaries.
+ */
+export async function getPostgres(env: NodeJS.ProcessEnv = process.env): Promise<PostgresService> {
+  if (env.DATABASE_URL) return { url: env.DATABASE_URL, source: 'environment', stop: async () => {} };
+  if (await dockerAvailable()) {
+    const { startPostgresContainer } = await import('./containers.ts');
+    return startPostgresContainer();
+  }
+  return startLocalPostgres();
+}
+
+export interface LocalPostgresOptions {
+  /** Default: a free port. */
+  port?: number;
+  /** Default: a new temporary directory, removed on stop. */
+  dataDir?: string;
+  onLine?: (line: string) => void;
+}
+
+/** initdb into a temporary directory and run `postgres` on 127.0.0.1, tuned for tests (no fsync). */
+export async function startLocalPostgres(options: LocalPostgresOptions = {}): Promise<PostgresService> {
+  const binDir = findPostgresBinDir();
+  const user = postgresProcessUser();
+  const ownDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'parley-pg-'));
+  if (user) chownSync(dataDir, user.uid, user.gid);
+  const port = options.port ?? (await freePort());
+  const env = { PATH: process.env.PATH, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
+
+  try {
+    await execFileAsync(
+      path.join(binDir, 'initdb'),
+      ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--no-sync', '--no-instructions'],
+      { env, ...user },
+    );
+  } catch (error) {
+    const { stderr } = error as { stderr?: string };
+    throw new Error(`initdb failed: ${stderr ?? String(error)}`);
+  }
+
+  const server = await ManagedProcess.start(`postgres:${port}`, {
+    command: path.join(binDir, 'postgres'),
+    args: [
+      '-D', dataDir,
+      '-p', String(port),
+      '-h', '127.0.0.1',
+      '-k', dataDir,
+      '-c', 'fsync=off',
+      '-c', 'synchronous_commit=off',
+      '-c', 'full_page_writes=off',
+      '-c', 'max_connections=300',
+    ],
+    env,
+    ...user,
+    readyLine: /database system is ready to accept connections/,
+    onLine: options.onLine,
+  });
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    source: 'local',
+    process: server,
+    stop: async () => {
+      await server.stop('SIGINT');
+      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `url` with its database name replaced. */
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+async function admin<T>(adminUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates a database (a copy of `template` when given) with a unique name; returns its URL. */
+export async function createDatabase(adminUrl: string, options: { prefix?: string; template?: string } = {}): Promise<{ name: string; url: string }> {
+  const name = `${options.prefix ?? 'parley_test'}_${randomBytes(6).toString('hex')}`;
+  await admin(adminUrl, (client) =>
+    client.query(`create database "${name}"${options.template ? ` template "${options.template}"` : ''}`),
+  );
+  return { name, url: withDatabase(adminUrl, name) };
+}
+
+/** Drops a database, disconnecting whoever is still connected. */
+export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  await admin(adminUrl, (client) => client.query(`drop database if exists "${name}" with (force)`));
+}

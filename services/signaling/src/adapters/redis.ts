@@ -1,0 +1,52 @@
+import { Redis } from 'ioredis';
+import type { Logger } from '../logger.ts';
+
+/** The pod's Redis connections: commands, and the publish/subscribe pair of the Socket.IO adapter. */
+export interface RedisConnections {
+  readonly client: Redis;
+  readonly pub: Redis;
+  readonly sub: Redis;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to Redis. Connections retry forever with capped backoff: while
+ * Redis is away the pod stays up (readiness says so), and fan-out resumes
+ * by itself when it returns.
+ */
+export function connectRedis(options: { url: string; nodeId: string }, logger: Logger): RedisConnections {
+  const log = logger.child({ module: 'redis' });
+  const make = (role: string) => {
+    const connection = new Redis(options.url, {
+      connectionName: `parley:${options.nodeId}:${role}`,
+      maxRetriesPerRequest: 2,
+      retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    });
+    let healthy = true;
+    connection.on('error', (error) => {
+      if (healthy) log.warn({ err: error, role }, 'redis connection failed; retrying');
+      healthy = false;
+    });
+    connection.on('ready', () => {
+      if (!healthy) log.info({ role }, 'redis connection restored');
+      healthy = true;
+    });
+    return connection;
+  };
+  const client = make('client');
+  const pub = make('pub');
+  const sub = make('sub');
+  return {
+    client,
+    pub,
+    sub,
+    ping: async () => {
+      if (client.status !== 'ready') throw new Error(`redis connection is ${client.status}`);
+      await client.ping();
+    },
+    close: async () => {
+      await Promise.all([client, pub, sub].map((connection) => connection.quit().catch(() => connection.disconnect())));
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.ts';
+
+describe('loadConfig', () => {
+  it('with no environment, is an embedded node on port 5000 with PGlite under ./data', () => {
+    const config = loadConfig({});
+    expect(config.mode).toBe('embedded');
+    expect(config.http.port).toBe(5000);
+    expect(config.database).toEqual({ kind: 'pglite', dataDir: path.resolve('data', 'db') });
+    expect(config.redis).toBeUndefined();
+    expect(config.sessionTokenTtlMs).toBe(10 * 365 * 24 * 3600 * 1000);
+    expect(config.rateLimits.chatSend).toEqual({ points: 20, durationSeconds: 10 });
+    expect(config.log.format).toBe('json');
+    expect(config.nodeId).toMatch(/-[0-9a-f]{6}$/);
+  });
+
+  it('with DATABASE_URL and REDIS_URL, is a cluster pod', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://db/parley',
+      REDIS_URL: 'redis://redis:6379',
+      NODE_ID: 'pod-a',
+      REDIS_KEY_PREFIX: 'tenant1:',
+    });
+    expect(config.mode).toBe('cluster');
+    expect(config.nodeId).toBe('pod-a');
+    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://db/parley', poolMax: 10 });
+    expect(config.redis).toEqual({ url: 'redis://redis:6379', keyPrefix: 'tenant1:' });
+  });
+
+  it('merges CORS_ALLOWLIST and the seed’s CORS_ORIGIN, trimming blanks', () => {
+    const config = loadConfig({ CORS_ALLOWLIST: 'https://a.example, https://b.example', CORS_ORIGIN: 'http://127.0.0.1:15738,' });
+    expect(config.http.corsOrigins).toEqual(['https://a.example', 'https://b.example', 'http://127.0.0.1:15738']);
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '' }).http.port).toBe(5000);
+  });
+
+  it('is pretty-printed in development unless LOG_FORMAT says otherwise', () => {
+    expect(loadConfig({ NODE_ENV: 'development' }).log.format).toBe('pretty');
+    expect(loadConfig({ NODE_ENV: 'development', LOG_FORMAT: 'json' }).log.format).toBe('json');
+  });
+
+  it('reports every problem at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        PORT: '70000',
+        REDIS_URL: 'http://not-redis',
+        LOG_LEVEL: 'loud',
+        RATE_LIMIT_CHAT_SEND: 'lots',
+        NODE_ID: 'has spaces',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const variable of ['PORT', 'REDIS_URL', 'LOG_LEVEL', 'RATE_LIMIT_CHAT_SEND', 'NODE_ID']) {
+      expect(problems).toContain(variable);
+    }
+  });
+
+  it('refuses REDIS_URL without DATABASE_URL: pods must share one database', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://localhost:6379' })).toThrow(/DATABASE_URL is required when REDIS_URL is set/);
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.http)).toBe(true);
+  });
+});

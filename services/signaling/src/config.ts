@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { parseRateLimit, type RateLimitRule } from './rate-limit/rate-limit-rule.ts';
+
+/** Parsed once in `main.ts`; nothing else reads `process.env`. Every variable is documented in the README. */
+export interface Config {
+  readonly mode: 'embedded' | 'cluster';
+  readonly nodeId: string;
+  readonly nodeEnv: 'development' | 'production' | 'test';
+  readonly serverName: string;
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    /** Empty: every origin is allowed (development). */
+    readonly corsOrigins: readonly string[];
+    /** Proxy hops in front of the pod whose `X-Forwarded-For` is believed. */
+    readonly trustProxyHops: number;
+    readonly bodyLimitBytes: number;
+  };
+  readonly socket: {
+    readonly maxPayloadBytes: number;
+  };
+  readonly database:
+    | { readonly kind: 'postgres'; readonly url: string; readonly poolMax: number }
+    | { readonly kind: 'pglite'; readonly dataDir: string };
+  readonly redis: { readonly url: string; readonly keyPrefix: string } | undefined;
+  readonly log: { readonly level: string; readonly format: 'json' | 'pretty' };
+  readonly sessionTokenTtlMs: number;
+  readonly shutdownGraceMs: number;
+  readonly rateLimits: {
+    readonly auth: RateLimitRule;
+    readonly chatSend: RateLimitRule;
+    readonly chatFetch: RateLimitRule;
+  };
+}
+
+const TEN_YEARS_MS = 10 * 365 * 24 * 60 * 60 * 1000;
+
+const commaList = z
+  .string()
+  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+
+const rateLimit = z.string().transform((value, ctx) => {
+  try {
+    return parseRateLimit(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+    NODE_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"')
+      .optional(),
+    SERVER_NAME: z.string().trim().min(1).max(100).default('Parley'),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: integer(0, 65_535).default(5000),
+    CORS_ORIGIN: commaList.optional(),
+    CORS_ALLOWLIST: commaList.optional(),
+    TRUST_PROXY_HOPS: integer(0, 10).default(0),
+    HTTP_BODY_LIMIT_BYTES: integer(1024, 50 * 1024 * 1024).default(100 * 1024),
+    SOCKET_MAX_PAYLOAD_BYTES: integer(1024, 50 * 1024 * 1024).default(1024 * 1024),
+    DATA_DIR: z.string().min(1).default('./data'),
+    DATABASE_URL: z
+      .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
+      .optional(),
+    DATABASE_POOL_MAX: integer(1, 500).default(10),
+    REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+    REDIS_KEY_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_", ":" or "-"')
+      .default('parley:'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+    SESSION_TOKEN_TTL_MS: integer(60_000).default(TEN_YEARS_MS),
+    SHUTDOWN_GRACE_MS: integer(0, 600_000).default(25_000),
+    RATE_LIMIT_AUTH: rateLimit.default(parseRateLimit('100/15m')),
+    RATE_LIMIT_CHAT_SEND: rateLimit.default(parseRateLimit('20/10s')),
+    RATE_LIMIT_CHAT_FETCH: rateLimit.default(parseRateLimit('15/10s')),
+  })
+  .superRefine((env, ctx) => {
+    if (env.REDIS_URL && !env.DATABASE_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_URL'],
+        message: 'is required when REDIS_URL is set: cluster pods must share one Postgres',
+      });
+    }
+  });
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Parses the environment, reporting every problem at once through `ConfigError`. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // An empty variable means "not set", as in most .env tooling.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'} ${issue.message}`));
+  }
+  const e = parsed.data;
+  const config: Config = {
+    mode: e.REDIS_URL ? 'cluster' : 'embedded',
+    nodeId: e.NODE_ID ?? `${os.hostname()}-${randomBytes(3).toString('hex')}`,
+    nodeEnv: e.NODE_ENV,
+    serverName: e.SERVER_NAME,
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      corsOrigins: [...(e.CORS_ALLOWLIST ?? []), ...(e.CORS_ORIGIN ?? [])],
+      trustProxyHops: e.TRUST_PROXY_HOPS,
+      bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
+    },
+    socket: { maxPayloadBytes: e.SOCKET_MAX_PAYLOAD_BYTES },
+    database: e.DATABASE_URL
+      ? { kind: 'postgres', url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX }
+      : { kind: 'pglite', dataDir: path.resolve(e.DATA_DIR, 'db') },
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : undefined,
+    log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (e.NODE_ENV === 'development' ? 'pretty' : 'json') },
+    sessionTokenTtlMs: e.SESSION_TOKEN_TTL_MS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    rateLimits: { auth: e.RATE_LIMIT_AUTH, chatSend: e.RATE_LIMIT_CHAT_SEND, chatFetch: e.RATE_LIMIT_CHAT_FETCH },
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (child && typeof child === 'object') deepFreeze(child);
+  }
+  return Object.freeze(value);
+}

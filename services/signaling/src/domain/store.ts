@@ -1,0 +1,44 @@
+import type { DB } from '@parley/db';
+import type { Kysely } from 'kysely';
+import { SessionRepository } from './accounts/session.repository.ts';
+import { UserRepository } from './accounts/user.repository.ts';
+import { MessageRepository } from './chat/message.repository.ts';
+import { ChannelRepository } from './communities/channel.repository.ts';
+import { MemberRepository } from './communities/member.repository.ts';
+import { ServerRepository } from './communities/server.repository.ts';
+
+export interface Repositories {
+  users: UserRepository;
+  sessions: SessionRepository;
+  servers: ServerRepository;
+  channels: ChannelRepository;
+  members: MemberRepository;
+  messages: MessageRepository;
+}
+
+function createRepositories(db: Kysely<DB>): Repositories {
+  return {
+    users: new UserRepository(db),
+    sessions: new SessionRepository(db),
+    servers: new ServerRepository(db),
+    channels: new ChannelRepository(db),
+    members: new MemberRepository(db),
+    messages: new MessageRepository(db),
+  };
+}
+
+/** The repositories, outside or inside a transaction. Domain services see only this. */
+export class Store {
+  readonly #db: Kysely<DB>;
+  readonly repos: Repositories;
+
+  constructor(db: Kysely<DB>) {
+    this.#db = db;
+    this.repos = createRepositories(db);
+  }
+
+  /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    return this.#db.transaction().execute((trx) => work(createRepositories(trx)));
+  }
+}

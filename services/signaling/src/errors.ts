@@ -1,0 +1,49 @@
+import { isTransientDatabaseError } from '@parley/db';
+import { errorCatalogue, type ErrorCode, type ErrorPayload, type ValidationIssue } from '@parley/protocol';
+
+/** The one error type domain code throws. Transports map `code` to an HTTP status or an ack. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly retryAfterMs: number | undefined;
+  readonly details: ValidationIssue[] | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string = errorCatalogue[code].message,
+    options: { retryAfterMs?: number; details?: ValidationIssue[]; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.retryAfterMs = options.retryAfterMs;
+    this.details = options.details;
+  }
+
+  toPayload(): ErrorPayload {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
+      ...(this.details === undefined ? {} : { details: this.details }),
+    };
+  }
+}
+
+/** How long a client should wait before retrying after a dependency failed. */
+const DEPENDENCY_RETRY_AFTER_MS = 1000;
+
+/**
+ * The public form of any thrown value. `unexpected` is true when it is a bug
+ * (not an AppError, not a dependency outage): the caller logs it in full, the
+ * client sees only `internal_error`.
+ */
+export function describeError(error: unknown): { payload: ErrorPayload; unexpected: boolean } {
+  if (error instanceof AppError) return { payload: error.toPayload(), unexpected: false };
+  if (isTransientDatabaseError(error)) {
+    return {
+      payload: { code: 'unavailable', message: 'The database is unavailable', retryAfterMs: DEPENDENCY_RETRY_AFTER_MS },
+      unexpected: false,
+    };
+  }
+  return { payload: { code: 'internal_error', message: errorCatalogue.internal_error.message }, unexpected: true };
+}

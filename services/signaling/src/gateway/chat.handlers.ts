@@ -1,0 +1,34 @@
+import { chatFetchRequest, chatSendRequest } from '@parley/protocol';
+import type { ChatService } from '../domain/chat/chat.service.ts';
+import type { Metrics } from '../metrics.ts';
+import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
+import { rooms } from '../realtime/rooms.ts';
+import { actorOf, type EventHandler, type EventHandlers } from './event-handler.ts';
+
+export function chatHandlers(deps: {
+  chat: ChatService;
+  metrics: Metrics;
+  limiters: { send: RateLimiter; fetch: RateLimiter };
+}): EventHandlers {
+  const send: EventHandler<'chat:send', typeof chatSendRequest> = {
+    schema: chatSendRequest,
+    limiter: deps.limiters.send,
+    async handle(socket, input) {
+      const { message, created } = await deps.chat.send(actorOf(socket), input);
+      if (created) {
+        deps.metrics.chatMessagesPersisted.inc();
+        // Everyone in the channel on every pod, the sender's other devices included; not this socket.
+        socket.to(rooms.channel(message.conversationId)).emit('chat:new', message);
+      }
+      return { message };
+    },
+  };
+
+  const fetch: EventHandler<'chat:fetch', typeof chatFetchRequest> = {
+    schema: chatFetchRequest,
+    limiter: deps.limiters.fetch,
+    handle: (socket, input) => deps.chat.fetch(actorOf(socket), input),
+  };
+
+  return { 'chat:send': send, 'chat:fetch': fetch };
+}

@@ -1,0 +1,63 @@
+import type { AckResponse, AckResult, ClientEventName } from '@parley/protocol';
+import type { z } from 'zod';
+import type { Actor } from '../domain/accounts/actor.ts';
+import { AppError, describeError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
+import { parsePayload } from '../validation.ts';
+import type { ParleySocket } from './socket-server.ts';
+
+/** How one client event is handled: validated, rate-limited per user, acknowledged. */
+export interface EventHandler<E extends ClientEventName, S extends z.ZodType = z.ZodType> {
+  schema: S;
+  /** Spent once per event, keyed by user id, before the payload is parsed. */
+  limiter?: RateLimiter;
+  handle(socket: ParleySocket, input: z.output<S>): Promise<AckResult<E>>;
+}
+
+export type EventHandlers = { [E in ClientEventName]?: EventHandler<E> };
+
+export function actorOf(socket: ParleySocket): Actor {
+  const { userId, sessionId, username, displayName } = socket.data;
+  return { userId, sessionId, username, displayName };
+}
+
+/**
+ * Registers each handler on the socket. Every event is answered through its
+ * acknowledgement with `{ ok: true, ... }` or `{ ok: false, error }`; an
+ * event sent without an acknowledgement (as older seed clients do) is still
+ * handled. A handler never throws past this point.
+ */
+export function bindHandlers(
+  socket: ParleySocket,
+  handlers: EventHandlers,
+  deps: { logger: Logger; metrics: Metrics },
+): void {
+  const log = deps.logger.child({ module: 'gateway.events' });
+  for (const [event, handler] of Object.entries(handlers) as Array<[ClientEventName, EventHandler<ClientEventName>]>) {
+    socket.on(event, async (...args: unknown[]) => {
+      const ack = typeof args.at(-1) === 'function' ? (args.pop() as (response: AckResponse) => void) : () => {};
+      const stopTimer = deps.metrics.socketEventDuration.startTimer({ event });
+      let outcome = 'ok';
+      try {
+        if (handler.limiter) {
+          const verdict = await handler.limiter.consume(socket.data.userId);
+          if (!verdict.allowed) throw new AppError('rate_limited', undefined, { retryAfterMs: verdict.retryAfterMs });
+        }
+        const input = parsePayload(handler.schema, args[0]);
+        const result = await handler.handle(socket, input);
+        ack({ ok: true, ...result });
+      } catch (error) {
+        const { payload, unexpected } = describeError(error);
+        outcome = payload.code;
+        if (unexpected) log.error({ err: error, event, userId: socket.data.userId }, 'event handler failed');
+        else if (payload.code === 'unavailable') log.warn({ err: error, event }, 'dependency unavailable');
+        ack({ ok: false, error: payload });
+      } finally {
+        stopTimer();
+        deps.metrics.socketEvents.inc({ event, outcome });
+      }
+    });
+  }
+}

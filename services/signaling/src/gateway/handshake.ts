@@ -1,0 +1,55 @@
+import { handshakeAuth, type ErrorPayload } from '@parley/protocol';
+import type { AccountService } from '../domain/accounts/account.service.ts';
+import type { CommunityService } from '../domain/communities/community.service.ts';
+import { AppError, describeError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { parsePayload } from '../validation.ts';
+import type { ParleySocket } from './socket-server.ts';
+
+/** Rooms loaded during the handshake, joined when the connection opens. */
+export const roomsToJoin = new WeakMap<ParleySocket, string[]>();
+
+/** What a client sees in `connect_error`: `err.message` and `err.data` ({ code, message, ... }). */
+function connectError(payload: ErrorPayload): Error & { data: ErrorPayload } {
+  return Object.assign(new Error(payload.message), { data: payload });
+}
+
+/**
+ * Socket.IO middleware: no socket reaches an event handler unless its
+ * handshake `auth` carries a valid session token and a client instance id.
+ */
+export function authenticateHandshake(deps: { accounts: AccountService; communities: CommunityService; logger: Logger }) {
+  const log = deps.logger.child({ module: 'gateway.handshake' });
+  return async (socket: ParleySocket, next: (error?: Error) => void) => {
+    try {
+      const auth: unknown = socket.handshake.auth;
+      const token = (auth as { token?: unknown } | undefined)?.token;
+      if (token === undefined || token === null || token === '') throw new AppError('auth_required');
+      let input;
+      try {
+        input = parsePayload(handshakeAuth, auth);
+      } catch (error) {
+        throw new AppError('auth_error', (error as Error).message, { details: (error as AppError).details });
+      }
+      const actor = await deps.accounts.authenticate(input.token);
+      if (input.oderId !== undefined && input.oderId !== actor.userId) {
+        throw new AppError('auth_error', "oderId does not match the token's user");
+      }
+      socket.data = {
+        userId: actor.userId,
+        sessionId: actor.sessionId,
+        username: actor.username,
+        displayName: actor.displayName,
+        clientInstanceId: input.clientInstanceId,
+        connectionScope: input.connectionScope ?? null,
+      };
+      roomsToJoin.set(socket, await deps.communities.roomsOf(actor.userId));
+      next();
+    } catch (error) {
+      const { payload, unexpected } = describeError(error);
+      if (unexpected) log.error({ err: error }, 'handshake failed');
+      else log.debug({ code: payload.code, address: socket.handshake.address }, 'handshake rejected');
+      next(connectError(payload));
+    }
+  };
+}

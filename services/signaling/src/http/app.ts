@@ -1,0 +1,50 @@
+import cors from 'cors';
+import express from 'express';
+import type { Config } from '../config.ts';
+import type { AccountService } from '../domain/accounts/account.service.ts';
+import type { ChatService } from '../domain/chat/chat.service.ts';
+import type { CommunityService } from '../domain/communities/community.service.ts';
+import type { Readiness } from '../lifecycle/readiness.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import { isOriginAllowed } from '../origin-policy.ts';
+import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
+import { errorHandler, notFound } from './error-handler.ts';
+import { healthRoutes } from './health.routes.ts';
+import { httpMetrics } from './http-metrics.ts';
+import { messagesRoutes } from './messages.routes.ts';
+import { requestLogging } from './request-logging.ts';
+import { serversRoutes } from './servers.routes.ts';
+import { usersRoutes } from './users.routes.ts';
+
+export interface HttpAppDeps {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  readiness: Readiness;
+  accounts: AccountService;
+  communities: CommunityService;
+  chat: ChatService;
+  authLimiter: RateLimiter;
+}
+
+export function createHttpApp(deps: HttpAppDeps): express.Express {
+  const { config } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.http.trustProxyHops);
+
+  app.use(requestLogging(deps.logger));
+  app.use(httpMetrics(deps.metrics));
+  app.use(cors({ origin: (origin, allow) => allow(null, isOriginAllowed(origin, config.http.corsOrigins)), maxAge: 600 }));
+  app.use(express.json({ limit: config.http.bodyLimitBytes }));
+
+  app.use(healthRoutes({ nodeId: config.nodeId, readiness: deps.readiness, metrics: deps.metrics }));
+  app.use('/api/users', usersRoutes(deps));
+  app.use('/api/servers', serversRoutes(deps));
+  app.use('/api/messages', messagesRoutes(deps));
+
+  app.use(notFound);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,35 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { AccountService } from '../domain/accounts/account.service.ts';
+import type { Actor } from '../domain/accounts/actor.ts';
+import { AppError } from '../errors.ts';
+import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/** Requires `Authorization: Bearer <session token>`; the actor goes to `res.locals.actor`. */
+export function requireActor(accounts: AccountService) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const header = req.headers.authorization;
+    if (!header) throw new AppError('auth_required');
+    const token = BEARER.exec(header)?.[1];
+    if (!token) throw new AppError('auth_error', 'The Authorization header must be "Bearer <token>"');
+    res.locals.actor = await accounts.authenticate(token);
+    next();
+  };
+}
+
+/** The actor set by `requireActor`. */
+export function actorOf(res: Response): Actor {
+  const actor = res.locals.actor as Actor | undefined;
+  if (!actor) throw new Error('actorOf() used on a route without requireActor()');
+  return actor;
+}
+
+/** Spends one point of `limiter` per request, keyed by the client IP (see TRUST_PROXY_HOPS). */
+export function limitByIp(limiter: RateLimiter) {
+  return async (req: Request, _res: Response, next: NextFunction) => {
+    const verdict = await limiter.consume(req.ip ?? 'unknown');
+    if (!verdict.allowed) throw new AppError('rate_limited', undefined, { retryAfterMs: verdict.retryAfterMs });
+    next();
+  };
+}

@@ -1,0 +1,33 @@
+import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+
+export type { Logger };
+
+/**
+ * Paths never written to a log line. Request and handshake logging also pick
+ * fields explicitly (see the serializers in http/ and gateway/); this list is
+ * the safety net for anything passed to a log call by mistake.
+ */
+const REDACTED = [
+  'password',
+  'token',
+  'authorization',
+  '*.password',
+  '*.token',
+  '*.authorization',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'auth.token',
+];
+
+export function createLogger(options: { level: string; format: 'json' | 'pretty'; nodeId: string }): Logger {
+  return pino(
+    {
+      level: options.level,
+      base: { nodeId: options.nodeId },
+      redact: { paths: REDACTED, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    options.format === 'pretty' ? pretty({ colorize: process.stdout.isTTY, sync: true }) : undefined,
+  );
+}

@@ -1,0 +1,56 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Every metric a pod exports on `/metrics`. Names follow Prometheus conventions (`promtool check metrics`). */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  readonly httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
+  readonly socketConnections: Gauge;
+  readonly socketEvents: Counter<'event' | 'outcome'>;
+  readonly socketEventDuration: Histogram<'event'>;
+  readonly chatMessagesPersisted: Counter;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'parley_http_requests_total',
+      help: 'HTTP requests handled, by route template and status code.',
+      labelNames: ['method', 'route', 'status'],
+      registers: [registry],
+    }),
+    httpRequestDuration: new Histogram({
+      name: 'parley_http_request_duration_seconds',
+      help: 'Time from receiving an HTTP request to finishing its response.',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    socketConnections: new Gauge({
+      name: 'parley_socket_connections',
+      help: 'Authenticated Socket.IO connections open on this pod.',
+      registers: [registry],
+    }),
+    socketEvents: new Counter({
+      name: 'parley_socket_events_total',
+      help: 'Client events handled, by event name and outcome (ok or an error code).',
+      labelNames: ['event', 'outcome'],
+      registers: [registry],
+    }),
+    socketEventDuration: new Histogram({
+      name: 'parley_socket_event_duration_seconds',
+      help: 'Time from receiving a client event to sending its acknowledgement.',
+      labelNames: ['event'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    chatMessagesPersisted: new Counter({
+      name: 'parley_chat_messages_persisted_total',
+      help: 'Chat messages committed to the database by this pod.',
+      registers: [registry],
+    }),
+  };
+}

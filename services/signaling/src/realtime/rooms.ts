@@ -1,0 +1,18 @@
+/**
+ * Socket.IO room names: the only place they are built. A room emit reaches
+ * every socket in it on every pod.
+ */
+export const rooms = {
+  /** Every connection of one user. */
+  user: (userId: string) => `user:${userId}`,
+  /** Every connection opened with one session token. */
+  session: (sessionId: string) => `session:${sessionId}`,
+  /** One client instance (tab, app install) of one user. */
+  device: (userId: string, clientInstanceId: string) => `device:${userId}:${clientInstanceId}`,
+  /** Members of a community. */
+  server: (serverId: string) => `server:${serverId}`,
+  /** Readers of a text channel. */
+  channel: (channelId: string) => `channel:${channelId}`,
+  /** Participants of a voice channel. */
+  voice: (channelId: string) => `voice:${channelId}`,
+} as const;
