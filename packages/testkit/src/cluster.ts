@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { ManagedProcess } from './managed-process.ts';
+import { waitUntilReady } from './readiness.ts';
 
 const signalingMain = path.resolve(import.meta.dirname, '../../../services/signaling/src/main.ts');
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
@@ -141,25 +142,12 @@ export class Cluster {
     });
     const listening = pod.logs().find((entry) => entry.msg === 'listening');
     pod.port = Number(listening?.port);
-    await waitUntilReady(pod, options.startTimeoutMs ?? 30_000);
+    await waitUntilReady(pod.url, {
+      timeoutMs: options.startTimeoutMs ?? 30_000,
+      abandonWhen: () => !pod.running,
+      describeFailure: () => pod.process?.recentLines.join('\n') ?? '',
+    });
   }
-}
-
-async function waitUntilReady(pod: Pod, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    if (!pod.running) break;
-    try {
-      const response = await fetch(`${pod.url}/ready`);
-      if (response.ok) return;
-      last = `${response.status} ${await response.text()}`;
-    } catch (error) {
-      last = String(error);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${pod.nodeId} did not become ready (${last}):\n${pod.process?.recentLines.join('\n') ?? ''}`);
 }
 
 /** Starts `pods` real signaling processes against shared Postgres and Redis. */

@@ -53,48 +53,38 @@ const rateLimit = z.string().transform((value, ctx) => {
 
 const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
-const envSchema = z
-  .object({
-    NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
-    NODE_ID: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"')
-      .optional(),
-    SERVER_NAME: z.string().trim().min(1).max(100).default('Parley'),
-    HOST: z.string().min(1).default('0.0.0.0'),
-    PORT: integer(0, 65_535).default(5000),
-    CORS_ORIGIN: commaList.optional(),
-    CORS_ALLOWLIST: commaList.optional(),
-    TRUST_PROXY_HOPS: integer(0, 10).default(0),
-    HTTP_BODY_LIMIT_BYTES: integer(1024, 50 * 1024 * 1024).default(100 * 1024),
-    SOCKET_MAX_PAYLOAD_BYTES: integer(1024, 50 * 1024 * 1024).default(1024 * 1024),
-    DATA_DIR: z.string().min(1).default('./data'),
-    DATABASE_URL: z
-      .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
-      .optional(),
-    DATABASE_POOL_MAX: integer(1, 500).default(10),
-    REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
-    REDIS_KEY_PREFIX: z
-      .string()
-      .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_", ":" or "-"')
-      .default('parley:'),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
-    SESSION_TOKEN_TTL_MS: integer(60_000).default(TEN_YEARS_MS),
-    SHUTDOWN_GRACE_MS: integer(0, 600_000).default(25_000),
-    RATE_LIMIT_AUTH: rateLimit.default(parseRateLimit('100/15m')),
-    RATE_LIMIT_CHAT_SEND: rateLimit.default(parseRateLimit('20/10s')),
-    RATE_LIMIT_CHAT_FETCH: rateLimit.default(parseRateLimit('15/10s')),
-  })
-  .superRefine((env, ctx) => {
-    if (env.REDIS_URL && !env.DATABASE_URL) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['DATABASE_URL'],
-        message: 'is required when REDIS_URL is set: cluster pods must share one Postgres',
-      });
-    }
-  });
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+  NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"')
+    .optional(),
+  SERVER_NAME: z.string().trim().min(1).max(100).default('Parley'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: integer(0, 65_535).default(5000),
+  CORS_ORIGIN: commaList.optional(),
+  CORS_ALLOWLIST: commaList.optional(),
+  TRUST_PROXY_HOPS: integer(0, 10).default(0),
+  HTTP_BODY_LIMIT_BYTES: integer(1024, 50 * 1024 * 1024).default(100 * 1024),
+  SOCKET_MAX_PAYLOAD_BYTES: integer(1024, 50 * 1024 * 1024).default(1024 * 1024),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z
+    .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
+    .optional(),
+  DATABASE_POOL_MAX: integer(1, 500).default(10),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_", ":" or "-"')
+    .default('parley:'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  SESSION_TOKEN_TTL_MS: integer(60_000).default(TEN_YEARS_MS),
+  SHUTDOWN_GRACE_MS: integer(0, 600_000).default(25_000),
+  RATE_LIMIT_AUTH: rateLimit.default(parseRateLimit('100/15m')),
+  RATE_LIMIT_CHAT_SEND: rateLimit.default(parseRateLimit('20/10s')),
+  RATE_LIMIT_CHAT_FETCH: rateLimit.default(parseRateLimit('15/10s')),
+});
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];
@@ -111,9 +101,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   // An empty variable means "not set", as in most .env tooling.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'} ${issue.message}`));
-  }
+  const problems = [
+    ...(parsed.error?.issues ?? []).map((issue) => `${issue.path.join('.') || '(environment)'} ${issue.message}`),
+    ...crossVariableProblems(present),
+  ];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const config: Config = {
     mode: e.REDIS_URL ? 'cluster' : 'embedded',
@@ -138,6 +130,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     rateLimits: { auth: e.RATE_LIMIT_AUTH, chatSend: e.RATE_LIMIT_CHAT_SEND, chatFetch: e.RATE_LIMIT_CHAT_FETCH },
   };
   return deepFreeze(config);
+}
+
+/** Rules between variables, checked even when single variables are wrong, so every problem shows at once. */
+function crossVariableProblems(env: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  if (env.REDIS_URL && !env.DATABASE_URL) {
+    problems.push('DATABASE_URL is required when REDIS_URL is set: cluster pods must share one Postgres');
+  }
+  return problems;
 }
 
 function deepFreeze<T extends object>(value: T): T {

@@ -45,9 +45,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
   if (redis) readiness.addCheck('redis', () => redis.ping());
   const rateLimiters =
     redis && config.redis ? new RedisRateLimiterFactory(redis.client, config.redis.keyPrefix) : new MemoryRateLimiterFactory();
-  const httpServer = http.createServer();
   const io = createSocketServer(
-    httpServer,
     config,
     redis && config.redis ? createAdapter(redis.pub, redis.sub, { key: `${config.redis.keyPrefix}socket.io` }) : undefined,
   );
@@ -74,7 +72,8 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     chat,
     authLimiter: rateLimiters.create('auth', config.rateLimits.auth),
   });
-  httpServer.on('request', app);
+  const httpServer = http.createServer(app);
+  io.attach(httpServer);
   attachGateway(io, {
     logger,
     metrics,

@@ -1,4 +1,3 @@
-import type { Server as HttpServer } from 'node:http';
 import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from '@parley/protocol';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
 import type { Config } from '../config.ts';
@@ -9,12 +8,14 @@ export type ParleySocket = Socket<ClientToServerEvents, ServerToClientEvents, In
 
 /**
  * The Socket.IO server, before any handler is attached (domain services need
- * it for room operations, and the gateway needs the domain services).
+ * it for room operations, and the gateway needs the domain services) and
+ * before it is attached to the HTTP server (which must happen after the HTTP
+ * app is, so that Socket.IO answers its own path first).
  * `Origin` is checked for the polling and the WebSocket transport alike.
  */
-export function createSocketServer(httpServer: HttpServer, config: Config, adapter?: ServerOptions['adapter']): ParleyServer {
+export function createSocketServer(config: Config, adapter?: ServerOptions['adapter']): ParleyServer {
   const allowlist = config.http.corsOrigins;
-  return new Server(httpServer, {
+  return new Server({
     serveClient: false,
     maxHttpBufferSize: config.socket.maxPayloadBytes,
     connectTimeout: 10_000,

@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+import { ParleyHttpClient, ParleySocket, type ParleySocketOptions } from '@parley/client';
+import type { AuthSession, ChatMessage, ServerToClientEvents } from '@parley/protocol';
+
+export interface TestUser {
+  session: AuthSession;
+  http: ParleyHttpClient;
+}
+
+/** Registers a fresh user on `url`. */
+export async function registerUser(url: string, name = `user_${randomBytes(4).toString('hex')}`): Promise<TestUser> {
+  const http = new ParleyHttpClient(url);
+  const session = await http.register({ username: name, password: 'correct horse battery' });
+  return { session, http };
+}
+
+/** Connects a socket for `user` (a new device unless `clientInstanceId` is given). */
+export function connect(url: string, user: TestUser, options: Partial<ParleySocketOptions> = {}): Promise<ParleySocket> {
+  return ParleySocket.connect({ url, token: user.session.token, reconnection: false, ...options });
+}
+
+/** Collects every `chat:new` a socket receives. */
+export function collectMessages(socket: ParleySocket): ChatMessage[] {
+  const received: ChatMessage[] = [];
+  socket.on('chat:new', (message) => received.push(message));
+  return received;
+}
+
+/** Resolves with the next `event` on the socket, or rejects after `timeoutMs`. */
+export function nextEvent<E extends keyof ServerToClientEvents>(
+  socket: ParleySocket,
+  event: E,
+  timeoutMs = 5000,
+): Promise<Parameters<ServerToClientEvents[E]>[0]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no ${event} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = socket.on(event, ((payload: Parameters<ServerToClientEvents[E]>[0]) => {
+      clearTimeout(timer);
+      off();
+      resolve(payload);
+    }) as ServerToClientEvents[E]);
+  });
+}
+
+/** Waits until `condition` holds, checking on every event-loop turn for up to `timeoutMs`. */
+export async function eventually(condition: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what} did not hold within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
