@@ -61,7 +61,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
     );
   } catch (error) {
     const { stderr } = error as { stderr?: string };
-    throw new Error(`initdb failed: ${stderr ?? String(error)}`);
+    throw new Error(`initdb failed: ${stderr ?? String(error)}`, { cause: error });
   }
 
   const server = await ManagedProcess.start(`postgres:${port}`, {

@@ -34,7 +34,9 @@ afterAll(async () => {
 
 describe('a 3-pod cluster', () => {
   it('runs three pods with their own node ids, all ready', async () => {
-    const health = await Promise.all(cluster.pods.map(async (pod) => (await fetch(`${pod.url}/health`)).json()));
+    const health = await Promise.all(
+      cluster.pods.map(async (pod) => (await (await fetch(`${pod.url}/health`)).json()) as { nodeId: string }),
+    );
     expect(health.map((entry) => entry.nodeId)).toEqual(['pod-1', 'pod-2', 'pod-3']);
     for (const pod of cluster.pods) {
       expect(await (await fetch(`${pod.url}/ready`)).json()).toMatchObject({ checks: { database: 'ok', redis: 'ok' } });

@@ -3,7 +3,7 @@ import type { ChatMessage } from '@parley/protocol';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowCounts, startTestNode, type TestNode } from './support/test-node.ts';
-import { collectMessages, connect, nextEvent, registerUser, type TestUser } from './support/users.ts';
+import { collectMessages, connect, emitUntyped, nextEvent, registerUser, type TestUser } from './support/users.ts';
 
 let node: TestNode;
 
@@ -183,7 +183,7 @@ describe('chat', () => {
     const socket = await connect(node.url, alice);
     const listener = await connect(node.url, bob);
     const received = nextEvent(listener, 'chat:new');
-    socket.socket.emit('chat:send', { conversationId: channelId, text: 'fire and forget' } as never);
+    emitUntyped(socket, 'chat:send', { conversationId: channelId, text: 'fire and forget' });
     expect((await received).text).toBe('fire and forget');
     socket.close();
     listener.close();
@@ -232,7 +232,7 @@ describe('chat', () => {
       const socket = await connect(node.url, alice);
       const before = await rowCounts(node.database);
       const closed = new Promise<string>((resolve) => socket.socket.once('disconnect', resolve));
-      socket.socket.emit('chat:send', { conversationId: channelId, text: 'x'.repeat(100_000) } as never);
+      emitUntyped(socket, 'chat:send', { conversationId: channelId, text: 'x'.repeat(100_000) });
       expect(await closed).toMatch(/transport (close|error)/);
       expect(await rowCounts(node.database)).toEqual(before);
 

@@ -197,7 +197,8 @@ describe('rate limits', () => {
       });
       expect(response.status).toBe(429);
       expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
-      expect((await response.json()).error.retryAfterMs).toBeGreaterThan(0);
+      const body = (await response.json()) as { error: { retryAfterMs: number } };
+      expect(body.error.retryAfterMs).toBeGreaterThan(0);
     } finally {
       await limited.stop();
     }

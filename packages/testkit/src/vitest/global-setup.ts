@@ -2,16 +2,8 @@ import { migrateToLatest, openDatabase } from '@parley/db';
 import type { TestProject } from 'vitest/node';
 import { createDatabase, dropDatabase, getPostgres } from '../postgres.ts';
 import { getRedis } from '../redis.ts';
+import type {} from './provided-context.ts';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    /** Superuser URL of the tests' Postgres server. */
-    postgresUrl: string;
-    redisUrl: string;
-    /** A database migrated to the latest schema; test files copy it. */
-    templateDatabase: string;
-  }
-}
 
 /** Finds or starts Postgres and Redis once per test run and migrates a template database. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {

@@ -3,6 +3,7 @@ import { openDatabase, type Database } from '@parley/db';
 import { inject } from 'vitest';
 import { createDatabase, dropDatabase } from '../postgres.ts';
 import { deleteRedisKeys } from '../redis.ts';
+import type {} from './provided-context.ts';
 
 /** Helpers for test files; they read what the global setup provided. */
 

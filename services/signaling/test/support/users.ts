@@ -53,3 +53,8 @@ export async function eventually(condition: () => boolean, timeoutMs = 5000, wha
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** Emits without an acknowledgement and without type checks, as a hostile or old client would. */
+export function emitUntyped(socket: ParleySocket, event: string, ...args: unknown[]): void {
+  (socket.socket.emit as (event: string, ...args: unknown[]) => void)(event, ...args);
+}

@@ -1,0 +1,87 @@
+import { createTestDatabase, type TestDatabase } from '@parley/testkit/vitest';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { DB } from '../src/index.ts';
+
+/**
+ * The hand-written `DB` types must match the migrated tables. `expected` is
+ * typed by `DB`, so a column added to the types but not here fails to
+ * compile; the query below fails when the database disagrees.
+ */
+type Column = { type: string; nullable: boolean };
+const expected: { [T in keyof DB]: { [C in keyof DB[T]]-?: Column } } = {
+  users: {
+    id: { type: 'uuid', nullable: false },
+    username: { type: 'text', nullable: false },
+    display_name: { type: 'text', nullable: false },
+    password_hash: { type: 'text', nullable: true },
+    created_at: { type: 'timestamp with time zone', nullable: false },
+    updated_at: { type: 'timestamp with time zone', nullable: false },
+  },
+  sessions: {
+    id: { type: 'uuid', nullable: false },
+    user_id: { type: 'uuid', nullable: false },
+    token_hash: { type: 'text', nullable: false },
+    created_at: { type: 'timestamp with time zone', nullable: false },
+    expires_at: { type: 'timestamp with time zone', nullable: false },
+    revoked_at: { type: 'timestamp with time zone', nullable: true },
+  },
+  servers: {
+    id: { type: 'uuid', nullable: false },
+    name: { type: 'text', nullable: false },
+    description: { type: 'text', nullable: true },
+    owner_id: { type: 'uuid', nullable: true },
+    join_policy: { type: 'text', nullable: false },
+    discoverable: { type: 'boolean', nullable: false },
+    max_members: { type: 'integer', nullable: true },
+    created_at: { type: 'timestamp with time zone', nullable: false },
+    updated_at: { type: 'timestamp with time zone', nullable: false },
+  },
+  channels: {
+    id: { type: 'uuid', nullable: false },
+    server_id: { type: 'uuid', nullable: false },
+    name: { type: 'text', nullable: false },
+    type: { type: 'text', nullable: false },
+    position: { type: 'integer', nullable: false },
+    last_seq: { type: 'bigint', nullable: false },
+    created_at: { type: 'timestamp with time zone', nullable: false },
+  },
+  members: {
+    server_id: { type: 'uuid', nullable: false },
+    user_id: { type: 'uuid', nullable: false },
+    nickname: { type: 'text', nullable: true },
+    active: { type: 'boolean', nullable: false },
+    joined_at: { type: 'timestamp with time zone', nullable: false },
+  },
+  messages: {
+    id: { type: 'uuid', nullable: false },
+    channel_id: { type: 'uuid', nullable: false },
+    seq: { type: 'bigint', nullable: false },
+    author_id: { type: 'uuid', nullable: true },
+    text: { type: 'text', nullable: false },
+    nonce: { type: 'text', nullable: true },
+    reply_to_id: { type: 'uuid', nullable: true },
+    created_at: { type: 'timestamp with time zone', nullable: false },
+    edited_at: { type: 'timestamp with time zone', nullable: true },
+    deleted_at: { type: 'timestamp with time zone', nullable: true },
+  },
+};
+
+let testDb: TestDatabase;
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+});
+afterAll(() => testDb.drop());
+
+it('matches the migrated schema column for column', async () => {
+  const database = await testDb.open();
+  const { rows } = await sql<{ table_name: string; column_name: string; data_type: string; is_nullable: string }>`
+    select table_name, column_name, data_type, is_nullable from information_schema.columns
+    where table_schema = 'public' and table_name not like 'kysely_%'`.execute(database.db);
+  const actual: Record<string, Record<string, Column>> = {};
+  for (const row of rows) {
+    actual[row.table_name] ??= {};
+    actual[row.table_name]![row.column_name] = { type: row.data_type, nullable: row.is_nullable === 'YES' };
+  }
+  expect(actual).toEqual(expected);
+});
