@@ -47,7 +47,12 @@ export async function openDatabase(
 ): Promise<Database> {
   if (options.kind === 'pglite') {
     if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
-    const pglite = await PGlite.create(options.dataDir, { parsers: { [INT8_OID]: parseInt8 } });
+    const pglite = await PGlite.create(options.dataDir, {
+      parsers: { [INT8_OID]: parseInt8 },
+      // Postgres's 128 MB default buffer pool lives in WASM memory and roughly
+      // doubles the process's RSS; a single-node community does not need it.
+      postgresqlconf: ['shared_buffers=16MB'],
+    });
     const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
     return {
       kind: 'pglite',

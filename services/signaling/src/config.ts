@@ -9,7 +9,6 @@ export interface Config {
   readonly mode: 'embedded' | 'cluster';
   readonly nodeId: string;
   readonly nodeEnv: 'development' | 'production' | 'test';
-  readonly serverName: string;
   readonly http: {
     readonly host: string;
     readonly port: number;
@@ -59,7 +58,6 @@ const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"')
     .optional(),
-  SERVER_NAME: z.string().trim().min(1).max(100).default('Parley'),
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: integer(0, 65_535).default(5000),
   CORS_ORIGIN: commaList.optional(),
@@ -111,7 +109,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     mode: e.REDIS_URL ? 'cluster' : 'embedded',
     nodeId: e.NODE_ID ?? `${os.hostname()}-${randomBytes(3).toString('hex')}`,
     nodeEnv: e.NODE_ENV,
-    serverName: e.SERVER_NAME,
     http: {
       host: e.HOST,
       port: e.PORT,
