@@ -47,7 +47,8 @@ export class ParleySocket {
   /**
    * Connects and resolves once the handshake is accepted. Rejects with
    * `ParleyError` carrying the server's code (`auth_required`, `auth_error`,
-   * `origin_not_allowed`, ...) when it is refused.
+   * `unavailable`) when it is refused, or `network_error` when the connection
+   * itself failed (unreachable, or a foreign Origin refused with HTTP 403).
    */
   static connect(options: ParleySocketOptions): Promise<ParleySocket> {
     const clientInstanceId = options.clientInstanceId ?? crypto.randomUUID();
@@ -73,7 +74,8 @@ export class ParleySocket {
       const onError = (error: Error & { data?: Partial<ErrorPayload> }) => {
         socket.off('connect', onConnect);
         socket.disconnect();
-        const code = error.data?.code ?? (error.message === 'origin_not_allowed' ? 'origin_not_allowed' : 'network_error');
+        // Without `data`, the refusal came before the handshake (e.g. a foreign Origin: HTTP 403).
+        const code = error.data?.code ?? 'network_error';
         reject(new ParleyError({ ...error.data, code, message: error.data?.message ?? error.message }));
       };
       socket.once('connect', onConnect);

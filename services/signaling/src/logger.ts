@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 
 export type { Logger };
@@ -20,7 +20,13 @@ const REDACTED = [
   'auth.token',
 ];
 
-export function createLogger(options: { level: string; format: 'json' | 'pretty'; nodeId: string }): Logger {
+export function createLogger(options: {
+  level: string;
+  format: 'json' | 'pretty';
+  nodeId: string;
+  /** Default: stdout. */
+  destination?: DestinationStream;
+}): Logger {
   return pino(
     {
       level: options.level,
@@ -28,6 +34,8 @@ export function createLogger(options: { level: string; format: 'json' | 'pretty'
       redact: { paths: REDACTED, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    options.format === 'pretty' ? pretty({ colorize: process.stdout.isTTY, sync: true }) : undefined,
+    options.format === 'pretty'
+      ? pretty({ colorize: options.destination === undefined && process.stdout.isTTY, sync: true, destination: options.destination })
+      : options.destination,
   );
 }

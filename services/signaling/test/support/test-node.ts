@@ -1,4 +1,5 @@
 import { openDatabase, type Database } from '@parley/db';
+import type { DestinationStream } from 'pino';
 import { waitUntilReady } from '@parley/testkit';
 import { createRedisNamespace, createTestDatabase, redisUrl } from '@parley/testkit/vitest';
 import { loadConfig } from '../../src/config.ts';
@@ -18,7 +19,10 @@ export interface TestNode {
  * the migrated database and its own Redis key prefix. `env` overrides any
  * configuration variable.
  */
-export async function startTestNode(env: Record<string, string> = {}): Promise<TestNode> {
+export async function startTestNode(
+  env: Record<string, string> = {},
+  options: { logLevel?: string; logDestination?: DestinationStream } = {},
+): Promise<TestNode> {
   const testDb = await createTestDatabase();
   const redis = createRedisNamespace();
   const config = loadConfig({
@@ -30,7 +34,12 @@ export async function startTestNode(env: Record<string, string> = {}): Promise<T
     REDIS_KEY_PREFIX: redis.prefix,
     ...env,
   });
-  const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', format: 'json', nodeId: config.nodeId });
+  const logger = createLogger({
+    level: options.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent',
+    format: 'json',
+    nodeId: config.nodeId,
+    destination: options.logDestination,
+  });
   const node = await startNode(config, logger);
   await waitUntilReady(node.url, { timeoutMs: 10_000 });
   const database = await openDatabase({ kind: 'postgres', url: testDb.url });
