@@ -41,13 +41,12 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
   // Adapters
   const database = await connectDatabase(config, logger);
   readiness.addCheck('database', () => database.ping());
-  const redis = config.redis ? connectRedis({ url: config.redis.url, nodeId: config.nodeId }, logger) : undefined;
+  const redis = config.redis ? connectRedis({ ...config.redis, nodeId: config.nodeId }, logger) : undefined;
   if (redis) readiness.addCheck('redis', () => redis.ping());
-  const rateLimiters =
-    redis && config.redis ? new RedisRateLimiterFactory(redis.client, config.redis.keyPrefix) : new MemoryRateLimiterFactory();
+  const rateLimiters = redis ? new RedisRateLimiterFactory(redis.client, redis.keyPrefix) : new MemoryRateLimiterFactory();
   const io = createSocketServer(
     config,
-    redis && config.redis ? createAdapter(redis.pub, redis.sub, { key: `${config.redis.keyPrefix}socket.io` }) : undefined,
+    redis ? createAdapter(redis.pub, redis.sub, { key: `${redis.keyPrefix}socket.io` }) : undefined,
   );
 
   // Domain

@@ -3,6 +3,8 @@ import type { Logger } from '../logger.ts';
 
 /** The pod's Redis connections: commands, and the publish/subscribe pair of the Socket.IO adapter. */
 export interface RedisConnections {
+  /** Prefix of every key and channel of this cluster. */
+  readonly keyPrefix: string;
   readonly client: Redis;
   readonly pub: Redis;
   readonly sub: Redis;
@@ -15,7 +17,7 @@ export interface RedisConnections {
  * Redis is away the pod stays up (readiness says so), and fan-out resumes
  * by itself when it returns.
  */
-export function connectRedis(options: { url: string; nodeId: string }, logger: Logger): RedisConnections {
+export function connectRedis(options: { url: string; keyPrefix: string; nodeId: string }, logger: Logger): RedisConnections {
   const log = logger.child({ module: 'redis' });
   const make = (role: string) => {
     const connection = new Redis(options.url, {
@@ -38,6 +40,7 @@ export function connectRedis(options: { url: string; nodeId: string }, logger: L
   const pub = make('pub');
   const sub = make('sub');
   return {
+    keyPrefix: options.keyPrefix,
     client,
     pub,
     sub,

@@ -8,11 +8,11 @@ import { actorOf, type EventHandler, type EventHandlers } from './event-handler.
 export function chatHandlers(deps: {
   chat: ChatService;
   metrics: Metrics;
-  limiters: { send: RateLimiter; fetch: RateLimiter };
+  limiters: { chatSend: RateLimiter; chatFetch: RateLimiter };
 }): EventHandlers {
   const send: EventHandler<'chat:send', typeof chatSendRequest> = {
     schema: chatSendRequest,
-    limiter: deps.limiters.send,
+    limiter: deps.limiters.chatSend,
     async handle(socket, input) {
       const { message, created } = await deps.chat.send(actorOf(socket), input);
       if (created) {
@@ -26,7 +26,7 @@ export function chatHandlers(deps: {
 
   const fetch: EventHandler<'chat:fetch', typeof chatFetchRequest> = {
     schema: chatFetchRequest,
-    limiter: deps.limiters.fetch,
+    limiter: deps.limiters.chatFetch,
     handle: (socket, input) => deps.chat.fetch(actorOf(socket), input),
   };
 

@@ -22,9 +22,7 @@ export interface GatewayDeps {
 /** Authenticates every connection, puts it in its rooms and binds the event handlers. */
 export function attachGateway(io: ParleyServer, deps: GatewayDeps): void {
   const log = deps.logger.child({ module: 'gateway' });
-  const handlers = {
-    ...chatHandlers({ chat: deps.chat, metrics: deps.metrics, limiters: { send: deps.limiters.chatSend, fetch: deps.limiters.chatFetch } }),
-  };
+  const handlers = { ...chatHandlers(deps) };
 
   io.use(authenticateHandshake(deps));
 
@@ -46,6 +44,4 @@ export function attachGateway(io: ParleyServer, deps: GatewayDeps): void {
       log.debug({ userId, clientInstanceId, socketId: socket.id, reason }, 'disconnected');
     });
   });
-
-  io.of('/').adapter.on('error', (error: unknown) => log.warn({ err: error }, 'socket.io adapter error'));
 }
