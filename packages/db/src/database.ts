@@ -1,5 +1,4 @@
 import { mkdir } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect.ts';
@@ -47,6 +46,8 @@ export async function openDatabase(
 ): Promise<Database> {
   if (options.kind === 'pglite') {
     if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
+    // Loaded only here: a cluster pod never needs PGlite's code in memory.
+    const { PGlite } = await import('@electric-sql/pglite');
     const pglite = await PGlite.create(options.dataDir, {
       parsers: { [INT8_OID]: parseInt8 },
       // Postgres's 128 MB default buffer pool lives in WASM memory and roughly
