@@ -128,7 +128,7 @@ export class Cluster {
         NODE_ENV: 'production',
         LOG_FORMAT: 'json',
         LOG_LEVEL: 'info',
-        HOST: pod.url.split('//')[1]?.split(':')[0],
+        HOST: options.host ?? '127.0.0.1',
         PORT: String(pod.port),
         NODE_ID: pod.nodeId,
         DATABASE_URL: options.databaseUrl,

@@ -1,7 +1,7 @@
 import type { AuthSession, LoginRequest, RegisterRequest } from '@parley/protocol';
 import type { Clock } from '../../clock.ts';
 import { AppError } from '../../errors.ts';
-import type { Store } from '../store.ts';
+import type { Repositories, Store } from '../store.ts';
 import type { Actor } from './actor.ts';
 import type { PasswordHasher } from './password-hasher.ts';
 import { hashSessionToken, looksLikeSessionToken, newSessionToken } from './session-token.ts';
@@ -69,7 +69,7 @@ export class AccountService {
   }
 
   async #openSession(
-    repos: Store['repos'],
+    repos: Repositories,
     user: { id: string; username: string; display_name: string },
   ): Promise<AuthSession> {
     const token = newSessionToken();
