@@ -92,11 +92,9 @@ export class ParleySocket {
     let response: AckResponse<AckResult<E>>;
     try {
       // socket.io-client's typings cannot follow a generic event name; the event map above is the contract.
-      const emit = this.socket.timeout(this.#ackTimeoutMs).emitWithAck as (
-        event: E,
-        payload: EventPayload<E>,
-      ) => Promise<AckResponse<AckResult<E>>>;
-      response = await emit.call(this.socket.timeout(this.#ackTimeoutMs), event, payload);
+      const timed = this.socket.timeout(this.#ackTimeoutMs);
+      const emit = timed.emitWithAck as (event: E, payload: EventPayload<E>) => Promise<AckResponse<AckResult<E>>>;
+      response = await emit.call(timed, event, payload);
     } catch (error) {
       const code = this.socket.connected ? 'timeout' : 'disconnected';
       throw new ParleyError({ code, message: `${event}: ${(error as Error).message}` });

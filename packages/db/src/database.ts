@@ -5,6 +5,10 @@ import { PGliteDialect } from './pglite-dialect.ts';
 import type { DB } from './schema.ts';
 
 const INT8_OID = 20;
+
+async function ping(db: Kysely<DB>): Promise<void> {
+  await sql`select 1`.execute(db);
+}
 const parseInt8 = (value: string) => Number(value);
 
 export type DatabaseOptions =
@@ -58,7 +62,7 @@ export async function openDatabase(
     return {
       kind: 'pglite',
       db,
-      ping: async () => void (await sql`select 1`.execute(db)),
+      ping: () => ping(db),
       close: async () => {
         await db.destroy();
         await pglite.close();
@@ -82,7 +86,7 @@ export async function openDatabase(
   return {
     kind: 'postgres',
     db,
-    ping: async () => void (await sql`select 1`.execute(db)),
+    ping: () => ping(db),
     close: () => db.destroy(),
   };
 }

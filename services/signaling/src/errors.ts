@@ -1,4 +1,5 @@
 import { isTransientDatabaseError } from '@parley/db';
+import type { Logger } from 'pino';
 import { errorCatalogue, type ErrorCode, type ErrorPayload, type ValidationIssue } from '@parley/protocol';
 
 /** The one error type domain code throws. Transports map `code` to an HTTP status or an ack. */
@@ -37,7 +38,7 @@ const DEPENDENCY_RETRY_AFTER_MS = 1000;
  * (not an AppError, not a dependency outage): the caller logs it in full, the
  * client sees only `internal_error`.
  */
-export function describeError(error: unknown): { payload: ErrorPayload; unexpected: boolean } {
+function describeError(error: unknown): { payload: ErrorPayload; unexpected: boolean } {
   if (error instanceof AppError) return { payload: error.toPayload(), unexpected: false };
   if (isTransientDatabaseError(error)) {
     return {
@@ -46,4 +47,15 @@ export function describeError(error: unknown): { payload: ErrorPayload; unexpect
     };
   }
   return { payload: { code: 'internal_error', message: errorCatalogue.internal_error.message }, unexpected: true };
+}
+
+/**
+ * `describeError`, plus the log line every transport writes for it: a bug in
+ * full at error level, a dependency outage at warn; a client's mistake not at all.
+ */
+export function reportError(log: Logger, error: unknown, context: Record<string, unknown>): ErrorPayload {
+  const { payload, unexpected } = describeError(error);
+  if (unexpected) log.error({ err: error, ...context }, 'request failed');
+  else if (payload.code === 'unavailable') log.warn({ err: error, ...context }, 'dependency unavailable');
+  return payload;
 }

@@ -1,7 +1,7 @@
 import type { AckResponse, AckResult, ClientEventName } from '@parley/protocol';
 import type { z } from 'zod';
 import type { Actor } from '../domain/accounts/actor.ts';
-import { AppError, describeError } from '../errors.ts';
+import { AppError, reportError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
@@ -49,10 +49,8 @@ export function bindHandlers(
         const result = await handler.handle(socket, input);
         ack({ ok: true, ...result });
       } catch (error) {
-        const { payload, unexpected } = describeError(error);
+        const payload = reportError(log, error, { event, userId: socket.data.userId });
         outcome = payload.code;
-        if (unexpected) log.error({ err: error, event, userId: socket.data.userId }, 'event handler failed');
-        else if (payload.code === 'unavailable') log.warn({ err: error, event }, 'dependency unavailable');
         ack({ ok: false, error: payload });
       } finally {
         stopTimer();

@@ -1,7 +1,7 @@
 import { handshakeAuth, type ErrorPayload } from '@parley/protocol';
 import type { AccountService } from '../domain/accounts/account.service.ts';
 import type { CommunityService } from '../domain/communities/community.service.ts';
-import { AppError, describeError } from '../errors.ts';
+import { AppError, reportError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { parsePayload } from '../validation.ts';
 import type { ParleySocket } from './socket-server.ts';
@@ -46,9 +46,8 @@ export function authenticateHandshake(deps: { accounts: AccountService; communit
       roomsToJoin.set(socket, await deps.communities.roomsOf(actor.userId));
       next();
     } catch (error) {
-      const { payload, unexpected } = describeError(error);
-      if (unexpected) log.error({ err: error }, 'handshake failed');
-      else log.debug({ code: payload.code, address: socket.handshake.address }, 'handshake rejected');
+      const payload = reportError(log, error, { address: socket.handshake.address });
+      log.debug({ code: payload.code, address: socket.handshake.address }, 'handshake rejected');
       next(connectError(payload));
     }
   };

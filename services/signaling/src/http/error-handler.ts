@@ -1,6 +1,6 @@
 import { httpStatusOf, type ErrorPayload } from '@parley/protocol';
 import type { NextFunction, Request, Response } from 'express';
-import { AppError, describeError } from '../errors.ts';
+import { AppError, reportError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
 /** body-parser reports its failures with a `type`; these are the client's fault. */
@@ -27,9 +27,7 @@ export function notFound(_req: Request, res: Response): void {
 export function errorHandler(logger: Logger) {
   const log = logger.child({ module: 'http' });
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const { payload, unexpected } = describeError(fromBodyParser(error) ?? error);
-    if (unexpected) log.error({ err: error, reqId: req.id }, 'request failed');
-    else if (payload.code === 'unavailable') log.warn({ err: error, reqId: req.id }, 'dependency unavailable');
+    const payload = reportError(log, fromBodyParser(error) ?? error, { reqId: req.id });
     if (res.headersSent) return;
     sendError(res, payload);
   };
