@@ -14,7 +14,11 @@ export interface UsersTable {
   id: Generated<string>;
   username: string;
   display_name: string;
-  /** PHC string (argon2id); null for accounts that only sign in through OIDC. */
+  /**
+   * PHC string (argon2id). Imported accounts may hold a bcrypt hash or the
+   * seed's legacy unsalted SHA-256 until their next sign-in upgrades it.
+   * Null for accounts that only sign in through OIDC.
+   */
   password_hash: string | null;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
@@ -28,6 +32,29 @@ export interface SessionsTable {
   created_at: CreatedAt;
   expires_at: Date;
   revoked_at: Date | null;
+  revoked_reason: RevokedReason | null;
+}
+
+export type RevokedReason = 'logout' | 'password_change' | 'admin';
+
+/** A person signed in through an OpenID provider: (issuer, subject) names them for good. */
+export interface OidcIdentitiesTable {
+  issuer: string;
+  subject: string;
+  user_id: string;
+  created_at: CreatedAt;
+}
+
+export type DevicePlatform = 'apns' | 'fcm' | 'web';
+
+/** A push token; unique across users, so a device that changes account moves with it. */
+export interface DeviceTokensTable {
+  id: Generated<string>;
+  user_id: string;
+  platform: DevicePlatform;
+  token: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
 }
 
 export interface ServersTable {
@@ -77,6 +104,8 @@ export interface MessagesTable {
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
+  oidc_identities: OidcIdentitiesTable;
+  device_tokens: DeviceTokensTable;
   servers: ServersTable;
   channels: ChannelsTable;
   members: MembersTable;
@@ -85,6 +114,7 @@ export interface DB {
 
 export type UserRow = Selectable<UsersTable>;
 export type SessionRow = Selectable<SessionsTable>;
+export type DeviceTokenRow = Selectable<DeviceTokensTable>;
 export type ServerRow = Selectable<ServersTable>;
 export type ChannelRow = Selectable<ChannelsTable>;
 export type MemberRow = Selectable<MembersTable>;

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { migrateDown, migrateToLatest, pendingMigrations, type Database } from '../src/index.ts';
 
-const TABLES = ['channels', 'members', 'messages', 'servers', 'sessions', 'users'];
+const TABLES = ['channels', 'device_tokens', 'members', 'messages', 'oidc_identities', 'servers', 'sessions', 'users'];
 
 async function tables(database: Database): Promise<string[]> {
   const { rows } = await sql<{ table_name: string }>`

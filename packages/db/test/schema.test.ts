@@ -25,6 +25,21 @@ const expected: { [T in keyof DB]: { [C in keyof DB[T]]-?: Column } } = {
     created_at: { type: 'timestamp with time zone', nullable: false },
     expires_at: { type: 'timestamp with time zone', nullable: false },
     revoked_at: { type: 'timestamp with time zone', nullable: true },
+    revoked_reason: { type: 'text', nullable: true },
+  },
+  oidc_identities: {
+    issuer: { type: 'text', nullable: false },
+    subject: { type: 'text', nullable: false },
+    user_id: { type: 'uuid', nullable: false },
+    created_at: { type: 'timestamp with time zone', nullable: false },
+  },
+  device_tokens: {
+    id: { type: 'uuid', nullable: false },
+    user_id: { type: 'uuid', nullable: false },
+    platform: { type: 'text', nullable: false },
+    token: { type: 'text', nullable: false },
+    created_at: { type: 'timestamp with time zone', nullable: false },
+    updated_at: { type: 'timestamp with time zone', nullable: false },
   },
   servers: {
     id: { type: 'uuid', nullable: false },

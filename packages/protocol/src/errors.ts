@@ -14,8 +14,14 @@ export const errorCatalogue = {
   auth_required: { status: 401, message: 'Authentication is required' },
   /** The credentials were presented but are invalid, expired or revoked. */
   auth_error: { status: 401, message: 'The credentials are invalid or expired' },
+  /** Sign-in is switched off on this server (`AUTH_MODE=disabled`: the server lock). */
+  auth_disabled: { status: 403, message: 'Sign-in is disabled on this server' },
+  /** This way of signing in (password, or OIDC token) is not enabled by `AUTH_MODE`. */
+  auth_method_disabled: { status: 403, message: 'This sign-in method is disabled on this server' },
   /** Username and password do not match an account. */
   invalid_credentials: { status: 401, message: 'Invalid username or password' },
+  /** A password change named the wrong current password. */
+  wrong_password: { status: 403, message: 'The current password is incorrect' },
   /** The request's Origin is not on the allowlist. */
   origin_not_allowed: { status: 403, message: 'This origin is not allowed' },
   /** The actor is authenticated but may not do this. */
@@ -30,6 +36,8 @@ export const errorCatalogue = {
   channel_not_found: { status: 404, message: 'Channel not found' },
   /** The username is already taken (case-insensitively). */
   username_taken: { status: 409, message: 'That username is already taken' },
+  /** A per-user cap on stored things (such as device tokens) is reached. */
+  limit_reached: { status: 409, message: 'A limit on this resource has been reached' },
   /** Too many requests; retry after `retryAfterMs`. */
   rate_limited: { status: 429, message: 'Too many requests' },
   /** A dependency (database, Redis) is unavailable; safe to retry after `retryAfterMs`. */

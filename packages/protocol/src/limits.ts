@@ -14,6 +14,12 @@ export const limits = {
   fetchLimit: { default: 50, max: 100 },
   clientInstanceId: { max: 128 },
   connectionScope: { max: 256 },
-  /** Characters in a bearer or handshake token (room for an OIDC JWT later). */
+  /** Characters in a bearer or handshake token (an OIDC JWT can be long). */
   token: { max: 8192 },
+  /** Bytes of one `account_sync` payload, serialised as JSON. */
+  accountSyncPayload: { maxBytes: 64 * 1024 },
+  /** Characters in one push device token (a web push subscription is the longest). */
+  deviceToken: { max: 4096 },
+  /** Push device tokens one user may register. */
+  deviceTokensPerUser: { max: 50 },
 } as const;

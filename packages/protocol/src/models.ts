@@ -11,6 +11,32 @@ export interface AuthSession {
   expiresAt: number;
 }
 
+/** The signed-in account, as `GET /api/users/me` returns it. */
+export interface UserProfile {
+  id: string;
+  username: string;
+  displayName: string;
+  createdAt: string;
+  /** How this account can sign in: with a password, through an OpenID provider, or both. */
+  signInMethods: Array<'password' | 'oidc'>;
+}
+
+/** A push token registered by one of the user's devices. */
+export interface DeviceToken {
+  id: string;
+  platform: 'apns' | 'fcm' | 'web';
+  token: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/**
+ * Why the server is about to close a connection:
+ * `logout` / `password_change` / `admin` — its session was revoked;
+ * `expired` — its token expired; `replaced` — the same client instance connected again.
+ */
+export type SessionEndReason = 'logout' | 'password_change' | 'admin' | 'expired' | 'replaced';
+
 export type ChannelType = 'text' | 'voice';
 export type JoinPolicy = 'open' | 'invite' | 'request' | 'password';
 

@@ -32,6 +32,34 @@ export const loginRequest = z.object({
 });
 export type LoginRequest = z.infer<typeof loginRequest>;
 
+/** `PATCH /api/users/me`: at least one change. */
+export const updateMeRequest = z
+  .object({
+    displayName: displayName.optional(),
+    /** Required with `newPassword` when the account has a password. */
+    currentPassword: z.string().min(1).max(limits.password.max).optional(),
+    newPassword: z.string().min(limits.password.min).max(limits.password.max).optional(),
+    /** With `newPassword`: end every other session of the account (default false). */
+    revokeOtherSessions: z.boolean().optional(),
+  })
+  .refine((body) => body.displayName !== undefined || body.newPassword !== undefined, {
+    message: 'must change displayName or newPassword',
+  })
+  .refine((body) => body.revokeOtherSessions === undefined || body.newPassword !== undefined, {
+    message: 'revokeOtherSessions goes with newPassword',
+    path: ['revokeOtherSessions'],
+  });
+export type UpdateMeRequest = z.infer<typeof updateMeRequest>;
+
+export const devicePlatforms = ['apns', 'fcm', 'web'] as const;
+
+/** `POST /api/users/device-tokens`: registers (or refreshes) a push token for this account. */
+export const addDeviceTokenRequest = z.object({
+  platform: z.enum(devicePlatforms),
+  token: z.string().trim().min(1).max(limits.deviceToken.max),
+});
+export type AddDeviceTokenRequest = z.infer<typeof addDeviceTokenRequest>;
+
 export const createServerRequest = z.object({
   name: z.string().trim().min(1).max(limits.serverName.max),
   description: z.string().trim().max(limits.serverDescription.max).optional(),
@@ -55,6 +83,46 @@ export const handshakeAuth = z.object({
   oderId: id.optional(),
 });
 export type HandshakeAuth = z.infer<typeof handshakeAuth>;
+
+/**
+ * The `account_sync` payload types a client may send (the MetoYou seed's,
+ * plus relays of its peer-to-peer broadcast events). Anything else is refused.
+ */
+export const accountSyncTypes = [
+  'saved-room-sync',
+  'saved-room-remove',
+  'user-avatar-full',
+  'user-avatar-chunk',
+  'custom-emoji-full',
+  'custom-emoji-chunk',
+  'friend-added',
+  'friend-removed',
+  'server-icon-update',
+  'message-edited',
+  'message-deleted',
+  'reaction-added',
+  'reaction-removed',
+] as const;
+export type AccountSyncType = (typeof accountSyncTypes)[number];
+
+const utf8 = new TextEncoder();
+
+const accountSyncPayload = z
+  .looseObject({ type: z.enum(accountSyncTypes) })
+  .refine((payload) => utf8.encode(JSON.stringify(payload)).length <= limits.accountSyncPayload.maxBytes, {
+    message: `must be at most ${limits.accountSyncPayload.maxBytes} bytes as JSON`,
+  });
+
+/**
+ * `account_sync`: relayed to the sender's other connections; the server reads
+ * nothing of `payload` beyond its type and size.
+ */
+export const accountSyncRequest = z.object({
+  /** Accepted for the seed's clients and ignored: the server stamps the connection's own id. */
+  clientInstanceId: z.string().max(limits.clientInstanceId.max).optional(),
+  payload: accountSyncPayload,
+});
+export type AccountSyncRequest = z.infer<typeof accountSyncRequest>;
 
 const fetchLimit = z
   .number()

@@ -9,7 +9,7 @@ describe('loadConfig', () => {
     expect(config.http.port).toBe(5000);
     expect(config.database).toEqual({ kind: 'pglite', dataDir: path.resolve('data', 'db') });
     expect(config.redis).toBeUndefined();
-    expect(config.sessionTokenTtlMs).toBe(10 * 365 * 24 * 3600 * 1000);
+    expect(config.auth).toMatchObject({ mode: 'local', sessionTokenTtlMs: 10 * 365 * 24 * 3600 * 1000, oidc: undefined });
     expect(config.rateLimits.chatSend).toEqual({ points: 20, durationSeconds: 10 });
     expect(config.log.format).toBe('json');
     expect(config.nodeId).toMatch(/-[0-9a-f]{6}$/);
@@ -64,6 +64,38 @@ describe('loadConfig', () => {
 
   it('refuses REDIS_URL without DATABASE_URL: pods must share one database', () => {
     expect(() => loadConfig({ REDIS_URL: 'redis://localhost:6379' })).toThrow(/DATABASE_URL is required when REDIS_URL is set/);
+  });
+
+  it('reads OIDC settings when AUTH_MODE uses OIDC, and requires issuer and audience', () => {
+    const config = loadConfig({
+      AUTH_MODE: 'both',
+      OIDC_ISSUER: 'https://auth.example/realms/parley',
+      OIDC_AUDIENCE: 'parley-api, account',
+      OIDC_ALGORITHMS: 'RS256,ES256',
+    });
+    expect(config.auth.oidc).toMatchObject({
+      issuer: 'https://auth.example/realms/parley',
+      audience: ['parley-api', 'account'],
+      algorithms: ['RS256', 'ES256'],
+      jwksUrl: undefined,
+      usernameClaim: 'preferred_username',
+    });
+    expect(() => loadConfig({ AUTH_MODE: 'oidc' })).toThrow(/OIDC_ISSUER is required[\s\S]*OIDC_AUDIENCE is required/);
+    expect(() => loadConfig({ AUTH_MODE: 'both', OIDC_ISSUER: 'https://a', OIDC_AUDIENCE: 'x', OIDC_ALGORITHMS: 'HS256' })).toThrow(
+      /OIDC_ALGORITHMS/,
+    );
+  });
+
+  it('understands the Gryt seed’s GRYT_AUTH_MODE and GRYT_OIDC_* names', () => {
+    const config = loadConfig({
+      GRYT_AUTH_MODE: 'required',
+      GRYT_OIDC_ISSUER: 'https://auth.gryt.chat/realms/gryt',
+      GRYT_OIDC_AUDIENCE: 'gryt-web',
+    });
+    expect(config.auth.mode).toBe('oidc');
+    expect(config.auth.oidc).toMatchObject({ issuer: 'https://auth.gryt.chat/realms/gryt', audience: ['gryt-web'] });
+    expect(loadConfig({ GRYT_AUTH_MODE: 'disabled' }).auth.mode).toBe('disabled');
+    expect(loadConfig({ GRYT_AUTH_MODE: 'disabled', AUTH_MODE: 'local' }).auth.mode).toBe('local');
   });
 
   it('returns a frozen object', () => {

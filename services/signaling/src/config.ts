@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import type { AuthMode } from './domain/accounts/authenticator.ts';
+import type { OidcSettings } from './domain/accounts/oidc-token-verifier.ts';
 import { parseRateLimit, type RateLimitRule } from './rate-limit/rate-limit-rule.ts';
 
 /** Parsed once in `main.ts`; nothing else reads `process.env`. Every variable is documented in the README. */
@@ -26,14 +28,25 @@ export interface Config {
     | { readonly kind: 'pglite'; readonly dataDir: string };
   readonly redis: { readonly url: string; readonly keyPrefix: string } | undefined;
   readonly log: { readonly level: string; readonly format: 'json' | 'pretty' };
-  readonly sessionTokenTtlMs: number;
+  readonly auth: {
+    readonly mode: AuthMode;
+    readonly sessionTokenTtlMs: number;
+    /** Set when `mode` is `oidc` or `both`. */
+    readonly oidc: OidcSettings | undefined;
+    /** Password hashes computed at once; more wait in a queue of at most `passwordHashQueueMax`. */
+    readonly passwordHashConcurrency: number;
+    readonly passwordHashQueueMax: number;
+  };
   readonly shutdownGraceMs: number;
   readonly rateLimits: {
     readonly auth: RateLimitRule;
     readonly chatSend: RateLimitRule;
     readonly chatFetch: RateLimitRule;
+    readonly accountSync: RateLimitRule;
   };
 }
+
+
 
 const TEN_YEARS_MS = 10 * 365 * 24 * 60 * 60 * 1000;
 
@@ -49,6 +62,11 @@ const rateLimit = z.string().transform((value, ctx) => {
     return z.NEVER;
   }
 });
+
+/** The Gryt seed's GRYT_AUTH_MODE values, read when AUTH_MODE is not set. */
+const grytAuthModes: Record<string, AuthMode> = { required: 'oidc', disabled: 'disabled' };
+
+const oidcAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
 const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
@@ -78,10 +96,25 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   SESSION_TOKEN_TTL_MS: integer(60_000).default(TEN_YEARS_MS),
+  AUTH_MODE: z.enum(['local', 'oidc', 'both', 'disabled']).optional(),
+  GRYT_AUTH_MODE: z.enum(Object.keys(grytAuthModes) as [string, ...string[]]).optional(),
+  OIDC_ISSUER: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  GRYT_OIDC_ISSUER: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  OIDC_AUDIENCE: commaList.optional(),
+  GRYT_OIDC_AUDIENCE: commaList.optional(),
+  OIDC_ALGORITHMS: commaList.pipe(z.array(z.enum(oidcAlgorithms)).min(1)).default(['RS256']),
+  OIDC_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  OIDC_CLOCK_TOLERANCE_S: integer(0, 300).default(10),
+  OIDC_JWKS_COOLDOWN_MS: integer(0, 3_600_000).default(30_000),
+  OIDC_JWKS_CACHE_MAX_AGE_MS: integer(1000, 86_400_000).default(600_000),
+  OIDC_USERNAME_CLAIM: z.string().min(1).max(64).default('preferred_username'),
+  PASSWORD_HASH_CONCURRENCY: integer(1, 64).default(Math.max(2, os.availableParallelism())),
+  PASSWORD_HASH_QUEUE_MAX: integer(0, 100_000).default(200),
   SHUTDOWN_GRACE_MS: integer(0, 600_000).default(25_000),
   RATE_LIMIT_AUTH: rateLimit.default(parseRateLimit('100/15m')),
   RATE_LIMIT_CHAT_SEND: rateLimit.default(parseRateLimit('20/10s')),
   RATE_LIMIT_CHAT_FETCH: rateLimit.default(parseRateLimit('15/10s')),
+  RATE_LIMIT_ACCOUNT_SYNC: rateLimit.default(parseRateLimit('120/10s')),
 });
 
 export class ConfigError extends Error {
@@ -122,11 +155,46 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       : { kind: 'pglite', dataDir: path.resolve(e.DATA_DIR, 'db') },
     redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : undefined,
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (e.NODE_ENV === 'development' ? 'pretty' : 'json') },
-    sessionTokenTtlMs: e.SESSION_TOKEN_TTL_MS,
+    auth: {
+      mode: authModeOf(e),
+      sessionTokenTtlMs: e.SESSION_TOKEN_TTL_MS,
+      oidc: usesOidc(authModeOf(e)) ? oidcSettingsOf(e) : undefined,
+      passwordHashConcurrency: e.PASSWORD_HASH_CONCURRENCY,
+      passwordHashQueueMax: e.PASSWORD_HASH_QUEUE_MAX,
+    },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
-    rateLimits: { auth: e.RATE_LIMIT_AUTH, chatSend: e.RATE_LIMIT_CHAT_SEND, chatFetch: e.RATE_LIMIT_CHAT_FETCH },
+    rateLimits: {
+      auth: e.RATE_LIMIT_AUTH,
+      chatSend: e.RATE_LIMIT_CHAT_SEND,
+      chatFetch: e.RATE_LIMIT_CHAT_FETCH,
+      accountSync: e.RATE_LIMIT_ACCOUNT_SYNC,
+    },
   };
   return deepFreeze(config);
+}
+
+type Env = z.output<typeof envSchema>;
+
+function authModeOf(e: Pick<Env, 'AUTH_MODE' | 'GRYT_AUTH_MODE'>): AuthMode {
+  return e.AUTH_MODE ?? (e.GRYT_AUTH_MODE ? grytAuthModes[e.GRYT_AUTH_MODE] : undefined) ?? 'local';
+}
+
+function usesOidc(mode: AuthMode): boolean {
+  return mode === 'oidc' || mode === 'both';
+}
+
+function oidcSettingsOf(e: Env): OidcSettings {
+  return {
+    // Checked present by crossVariableProblems.
+    issuer: (e.OIDC_ISSUER ?? e.GRYT_OIDC_ISSUER)!,
+    audience: (e.OIDC_AUDIENCE ?? e.GRYT_OIDC_AUDIENCE)!,
+    algorithms: e.OIDC_ALGORITHMS,
+    jwksUrl: e.OIDC_JWKS_URL,
+    clockToleranceSeconds: e.OIDC_CLOCK_TOLERANCE_S,
+    jwksCooldownMs: e.OIDC_JWKS_COOLDOWN_MS,
+    jwksCacheMaxAgeMs: e.OIDC_JWKS_CACHE_MAX_AGE_MS,
+    usernameClaim: e.OIDC_USERNAME_CLAIM,
+  };
 }
 
 /** Rules between variables, checked even when single variables are wrong, so every problem shows at once. */
@@ -134,6 +202,13 @@ function crossVariableProblems(env: Record<string, string | undefined>): string[
   const problems: string[] = [];
   if (env.REDIS_URL && !env.DATABASE_URL) {
     problems.push('DATABASE_URL is required when REDIS_URL is set: cluster pods must share one Postgres');
+  }
+  const mode = env.AUTH_MODE ?? grytAuthModes[env.GRYT_AUTH_MODE ?? ''];
+  if (mode === 'oidc' || mode === 'both') {
+    if (!env.OIDC_ISSUER && !env.GRYT_OIDC_ISSUER) problems.push(`OIDC_ISSUER is required when AUTH_MODE is ${mode}`);
+    if (!env.OIDC_AUDIENCE?.trim() && !env.GRYT_OIDC_AUDIENCE?.trim()) {
+      problems.push(`OIDC_AUDIENCE is required when AUTH_MODE is ${mode}`);
+    }
   }
   return problems;
 }

@@ -9,6 +9,8 @@ export interface Metrics {
   readonly socketEvents: Counter<'event' | 'outcome'>;
   readonly socketEventDuration: Histogram<'event'>;
   readonly chatMessagesPersisted: Counter;
+  readonly passwordHashesWaiting: Gauge;
+  readonly passwordHashesRejected: Counter;
 }
 
 export function createMetrics(): Metrics {
@@ -55,6 +57,16 @@ export function createMetrics(): Metrics {
     chatMessagesPersisted: new Counter({
       name: 'parley_chat_messages_persisted_total',
       help: 'Chat messages committed to the database by this pod.',
+      registers: [registry],
+    }),
+    passwordHashesWaiting: new Gauge({
+      name: 'parley_password_hashes_waiting',
+      help: 'Password hashes (sign-ins, registrations) queued for a hashing slot.',
+      registers: [registry],
+    }),
+    passwordHashesRejected: new Counter({
+      name: 'parley_password_hashes_rejected_total',
+      help: 'Sign-ins refused with `unavailable` because the password hashing queue was full.',
       registers: [registry],
     }),
   };

@@ -1,12 +1,16 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdapter } from '@socket.io/redis-adapter';
-import { Argon2PasswordHasher } from './adapters/argon2-password-hasher.ts';
+import { BoundedPasswordHasher } from './adapters/bounded-password-hasher.ts';
 import { connectDatabase } from './adapters/database.ts';
+import { JoseOidcVerifier } from './adapters/jose-oidc-verifier.ts';
+import { Argon2PasswordHasher } from './adapters/password-hasher.ts';
 import { connectRedis } from './adapters/redis.ts';
 import { systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { AccountService } from './domain/accounts/account.service.ts';
+import { Authenticator } from './domain/accounts/authenticator.ts';
+import { DeviceTokenService } from './domain/accounts/device-token.service.ts';
 import { ChatService } from './domain/chat/chat.service.ts';
 import { CommunityService } from './domain/communities/community.service.ts';
 import { Store } from './domain/store.ts';
@@ -49,15 +53,29 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     redis ? createAdapter(redis.pub, redis.sub, { key: `${redis.keyPrefix}socket.io` }) : undefined,
   );
 
+  const hasher = new BoundedPasswordHasher(new Argon2PasswordHasher(), {
+    concurrency: config.auth.passwordHashConcurrency,
+    queueMax: config.auth.passwordHashQueueMax,
+    onWaiting: (waiting) => metrics.passwordHashesWaiting.set(waiting),
+    onRejected: () => metrics.passwordHashesRejected.inc(),
+  });
+  const oidc = config.auth.oidc ? new JoseOidcVerifier(config.auth.oidc, logger) : undefined;
+  const realtime = new SocketIoRealtime(io);
+
   // Domain
   const store = new Store(database.db);
+  const clock = systemClock;
+  const authenticator = new Authenticator({ store, clock, mode: config.auth.mode, oidc });
   const accounts = new AccountService({
     store,
-    hasher: new Argon2PasswordHasher(),
-    clock: systemClock,
-    sessionTtlMs: config.sessionTokenTtlMs,
+    hasher,
+    clock,
+    realtime,
+    sessionTtlMs: config.auth.sessionTokenTtlMs,
+    mode: config.auth.mode,
   });
-  const communities = new CommunityService({ store, realtime: new SocketIoRealtime(io) });
+  const deviceTokens = new DeviceTokenService({ store });
+  const communities = new CommunityService({ store, realtime });
   const chat = new ChatService({ store, communities });
 
   // Transports
@@ -67,6 +85,8 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     metrics,
     readiness,
     accounts,
+    authenticator,
+    deviceTokens,
     communities,
     chat,
     authLimiter: rateLimiters.create('auth', config.rateLimits.auth),
@@ -76,12 +96,14 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
   attachGateway(io, {
     logger,
     metrics,
-    accounts,
+    clock,
+    authenticator,
     communities,
     chat,
     limiters: {
       chatSend: rateLimiters.create('chat-send', config.rateLimits.chatSend),
       chatFetch: rateLimiters.create('chat-fetch', config.rateLimits.chatFetch),
+      accountSync: rateLimiters.create('account-sync', config.rateLimits.accountSync),
     },
   });
 
@@ -91,7 +113,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
   });
   const { port } = httpServer.address() as AddressInfo;
   const url = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${port}`;
-  logger.info({ port, url, mode: config.mode, database: database.kind }, 'listening');
+  logger.info({ port, url, mode: config.mode, database: database.kind, authMode: config.auth.mode }, 'listening');
 
   shutdown.add('stop reporting ready', () => readiness.startDraining());
   shutdown.add('close sockets and http', async () => {

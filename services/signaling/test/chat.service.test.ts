@@ -1,6 +1,7 @@
 import type { Database } from '@parley/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds, type DatabaseUnderTest } from './support/databases.ts';
+import { RecordingRealtime } from './support/recording-realtime.ts';
 import type { Actor } from '../src/domain/accounts/actor.ts';
 import { ChatService } from '../src/domain/chat/chat.service.ts';
 import { CommunityService } from '../src/domain/communities/community.service.ts';
@@ -15,7 +16,7 @@ describe.each(databaseKinds)('ChatService on %s', (_kind, open) => {
 
   async function createActor(username: string): Promise<Actor> {
     const user = await store.repos.users.create({ username, displayName: username, passwordHash: null });
-    return { userId: user!.id, sessionId: crypto.randomUUID(), username, displayName: username };
+    return { userId: user!.id, sessionId: crypto.randomUUID(), username, displayName: username, expiresAt: Infinity };
   }
 
   async function createChannel(owner: Actor, members: Actor[] = []): Promise<string> {
@@ -28,7 +29,7 @@ describe.each(databaseKinds)('ChatService on %s', (_kind, open) => {
     underTest = await open();
     database = underTest.database;
     store = new Store(database.db);
-    communities = new CommunityService({ store, realtime: { addUserToRooms: () => {} } });
+    communities = new CommunityService({ store, realtime: new RecordingRealtime() });
     chat = new ChatService({ store, communities });
   });
   afterAll(() => underTest.close());

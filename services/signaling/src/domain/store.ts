@@ -1,5 +1,7 @@
 import type { DB } from '@parley/db';
 import type { Kysely } from 'kysely';
+import { DeviceTokenRepository } from './accounts/device-token.repository.ts';
+import { OidcIdentityRepository } from './accounts/oidc-identity.repository.ts';
 import { SessionRepository } from './accounts/session.repository.ts';
 import { UserRepository } from './accounts/user.repository.ts';
 import { MessageRepository } from './chat/message.repository.ts';
@@ -10,6 +12,8 @@ import { ServerRepository } from './communities/server.repository.ts';
 export interface Repositories {
   users: UserRepository;
   sessions: SessionRepository;
+  oidcIdentities: OidcIdentityRepository;
+  deviceTokens: DeviceTokenRepository;
   servers: ServerRepository;
   channels: ChannelRepository;
   members: MemberRepository;
@@ -20,6 +24,8 @@ function createRepositories(db: Kysely<DB>): Repositories {
   return {
     users: new UserRepository(db),
     sessions: new SessionRepository(db),
+    oidcIdentities: new OidcIdentityRepository(db),
+    deviceTokens: new DeviceTokenRepository(db),
     servers: new ServerRepository(db),
     channels: new ChannelRepository(db),
     members: new MemberRepository(db),

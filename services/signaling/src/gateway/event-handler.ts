@@ -19,8 +19,8 @@ export interface EventHandler<E extends ClientEventName, S extends z.ZodType = z
 export type EventHandlers = { [E in ClientEventName]?: EventHandler<E> };
 
 export function actorOf(socket: ParleySocket): Actor {
-  const { userId, sessionId, username, displayName } = socket.data;
-  return { userId, sessionId, username, displayName };
+  const { userId, sessionId, username, displayName, expiresAt } = socket.data;
+  return { userId, sessionId, username, displayName, expiresAt };
 }
 
 /**

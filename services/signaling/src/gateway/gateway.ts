@@ -1,11 +1,13 @@
-import type { AccountService } from '../domain/accounts/account.service.ts';
+import type { Clock } from '../clock.ts';
+import type { Authenticator } from '../domain/accounts/authenticator.ts';
 import type { ChatService } from '../domain/chat/chat.service.ts';
 import type { CommunityService } from '../domain/communities/community.service.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
-import { rooms } from '../realtime/rooms.ts';
+import { accountHandlers } from './account.handlers.ts';
 import { chatHandlers } from './chat.handlers.ts';
+import { announcePeerOnline, endAtExpiry, identityRooms, replaceOlderConnections } from './connection.ts';
 import { bindHandlers } from './event-handler.ts';
 import { authenticateHandshake, roomsToJoin } from './handshake.ts';
 import type { ParleyServer } from './socket-server.ts';
@@ -13,33 +15,33 @@ import type { ParleyServer } from './socket-server.ts';
 export interface GatewayDeps {
   logger: Logger;
   metrics: Metrics;
-  accounts: AccountService;
+  clock: Clock;
+  authenticator: Authenticator;
   communities: CommunityService;
   chat: ChatService;
-  limiters: { chatSend: RateLimiter; chatFetch: RateLimiter };
+  limiters: { chatSend: RateLimiter; chatFetch: RateLimiter; accountSync: RateLimiter };
 }
 
 /** Authenticates every connection, puts it in its rooms and binds the event handlers. */
 export function attachGateway(io: ParleyServer, deps: GatewayDeps): void {
   const log = deps.logger.child({ module: 'gateway' });
-  const handlers = { ...chatHandlers(deps) };
+  const handlers = { ...accountHandlers(deps), ...chatHandlers(deps) };
 
   io.use(authenticateHandshake(deps));
 
   io.on('connection', (socket) => {
-    const { userId, sessionId, clientInstanceId } = socket.data;
-    void socket.join([
-      rooms.user(userId),
-      rooms.session(sessionId),
-      rooms.device(userId, clientInstanceId),
-      ...(roomsToJoin.get(socket) ?? []),
-    ]);
+    const { userId, clientInstanceId } = socket.data;
+    replaceOlderConnections(socket);
+    void socket.join([...identityRooms(socket), ...(roomsToJoin.get(socket) ?? [])]);
     roomsToJoin.delete(socket);
     bindHandlers(socket, handlers, deps);
+    announcePeerOnline(socket);
+    const cancelExpiry = endAtExpiry(socket, deps.clock.now().getTime());
 
     deps.metrics.socketConnections.inc();
     log.debug({ userId, clientInstanceId, socketId: socket.id }, 'connected');
     socket.once('disconnect', (reason) => {
+      cancelExpiry();
       deps.metrics.socketConnections.dec();
       log.debug({ userId, clientInstanceId, socketId: socket.id, reason }, 'disconnected');
     });

@@ -1,5 +1,5 @@
 import { handshakeAuth, type ErrorPayload } from '@parley/protocol';
-import type { AccountService } from '../domain/accounts/account.service.ts';
+import type { Authenticator } from '../domain/accounts/authenticator.ts';
 import type { CommunityService } from '../domain/communities/community.service.ts';
 import { AppError, reportError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -18,7 +18,11 @@ function connectError(payload: ErrorPayload): Error & { data: ErrorPayload } {
  * Socket.IO middleware: no socket reaches an event handler unless its
  * handshake `auth` carries a valid session token and a client instance id.
  */
-export function authenticateHandshake(deps: { accounts: AccountService; communities: CommunityService; logger: Logger }) {
+export function authenticateHandshake(deps: {
+  authenticator: Authenticator;
+  communities: CommunityService;
+  logger: Logger;
+}) {
   const log = deps.logger.child({ module: 'gateway.handshake' });
   return async (socket: ParleySocket, next: (error?: Error) => void) => {
     try {
@@ -31,13 +35,14 @@ export function authenticateHandshake(deps: { accounts: AccountService; communit
       } catch (error) {
         throw new AppError('auth_error', (error as Error).message, { details: (error as AppError).details });
       }
-      const actor = await deps.accounts.authenticate(input.token);
+      const actor = await deps.authenticator.authenticate(input.token);
       if (input.oderId !== undefined && input.oderId !== actor.userId) {
         throw new AppError('auth_error', "oderId does not match the token's user");
       }
       socket.data = {
         userId: actor.userId,
         sessionId: actor.sessionId,
+        expiresAt: actor.expiresAt,
         username: actor.username,
         displayName: actor.displayName,
         clientInstanceId: input.clientInstanceId,

@@ -2,6 +2,8 @@ import cors from 'cors';
 import express from 'express';
 import type { Config } from '../config.ts';
 import type { AccountService } from '../domain/accounts/account.service.ts';
+import type { Authenticator } from '../domain/accounts/authenticator.ts';
+import type { DeviceTokenService } from '../domain/accounts/device-token.service.ts';
 import type { ChatService } from '../domain/chat/chat.service.ts';
 import type { CommunityService } from '../domain/communities/community.service.ts';
 import type { Readiness } from '../lifecycle/readiness.ts';
@@ -23,6 +25,8 @@ export interface HttpAppDeps {
   metrics: Metrics;
   readiness: Readiness;
   accounts: AccountService;
+  authenticator: Authenticator;
+  deviceTokens: DeviceTokenService;
   communities: CommunityService;
   chat: ChatService;
   authLimiter: RateLimiter;

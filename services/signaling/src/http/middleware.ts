@@ -1,19 +1,19 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { AccountService } from '../domain/accounts/account.service.ts';
 import type { Actor } from '../domain/accounts/actor.ts';
 import { AppError } from '../errors.ts';
+import type { Authenticator } from '../domain/accounts/authenticator.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
-/** Requires `Authorization: Bearer <session token>`; the actor goes to `res.locals.actor`. */
-export function requireActor(accounts: AccountService) {
+/** Requires `Authorization: Bearer <session token or OIDC access token>`; the actor goes to `res.locals.actor`. */
+export function requireActor(authenticator: Authenticator) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const header = req.headers.authorization;
     if (!header) throw new AppError('auth_required');
     const token = BEARER.exec(header)?.[1];
     if (!token) throw new AppError('auth_error', 'The Authorization header must be "Bearer <token>"');
-    res.locals.actor = await accounts.authenticate(token);
+    res.locals.actor = await authenticator.authenticate(token);
     next();
   };
 }

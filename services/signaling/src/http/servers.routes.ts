@@ -1,15 +1,15 @@
 import { createServerRequest } from '@parley/protocol';
 import { Router } from 'express';
-import type { AccountService } from '../domain/accounts/account.service.ts';
+import type { Authenticator } from '../domain/accounts/authenticator.ts';
 import type { CommunityService } from '../domain/communities/community.service.ts';
 import { parsePayload } from '../validation.ts';
 import { actorOf, requireActor } from './middleware.ts';
 
 /** `/api/servers`: communities. */
-export function serversRoutes(deps: { accounts: AccountService; communities: CommunityService }): Router {
+export function serversRoutes(deps: { authenticator: Authenticator; communities: CommunityService }): Router {
   const router = Router();
 
-  router.post('/', requireActor(deps.accounts), async (req, res) => {
+  router.post('/', requireActor(deps.authenticator), async (req, res) => {
     const input = parsePayload(createServerRequest, req.body);
     res.status(201).json(await deps.communities.createServer(actorOf(res), input));
   });

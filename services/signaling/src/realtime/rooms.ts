@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Socket.IO room names: the only place they are built. A room emit reaches
  * every socket in it on every pod.
@@ -9,6 +11,13 @@ export const rooms = {
   session: (sessionId: string) => `session:${sessionId}`,
   /** One client instance (tab, app install) of one user. */
   device: (userId: string, clientInstanceId: string) => `device:${userId}:${clientInstanceId}`,
+  /**
+   * One (user, connection scope, client instance) tuple: a new connection with
+   * the same tuple replaces the old one. The scope is a client-chosen URL, so
+   * it enters the name only as a short hash.
+   */
+  clientConnection: (userId: string, connectionScope: string | null, clientInstanceId: string) =>
+    `connection:${userId}:${scopeHash(connectionScope)}:${clientInstanceId}`,
   /** Members of a community. */
   server: (serverId: string) => `server:${serverId}`,
   /** Readers of a text channel. */
@@ -16,3 +25,7 @@ export const rooms = {
   /** Participants of a voice channel. */
   voice: (channelId: string) => `voice:${channelId}`,
 } as const;
+
+function scopeHash(connectionScope: string | null): string {
+  return connectionScope === null ? '-' : createHash('sha256').update(connectionScope).digest('hex').slice(0, 16);
+}

@@ -1,7 +1,10 @@
-/** Who is acting: derived from a session token, never from a request body. */
+/** Who is acting: derived from a session token or an OIDC access token, never from a request body. */
 export interface Actor {
   userId: string;
-  sessionId: string;
+  /** The session behind a session token; null for an OIDC access token. */
+  sessionId: string | null;
   username: string;
   displayName: string;
+  /** When the presented credential stops being valid (epoch ms). */
+  expiresAt: number;
 }

@@ -1,4 +1,4 @@
-import type { DB, SessionRow } from '@parley/db';
+import type { DB, RevokedReason, SessionRow } from '@parley/db';
 import type { Kysely } from 'kysely';
 
 export interface ActiveSession {
@@ -40,5 +40,24 @@ export class SessionRepository {
       .where('sessions.revoked_at', 'is', null)
       .where('sessions.expires_at', '>', now)
       .executeTakeFirst();
+  }
+
+  /**
+   * Revokes the user's live sessions (only `sessionId` when given; all but
+   * `exceptSessionId` when that is given). Returns the ids it revoked.
+   */
+  async revoke(
+    userId: string,
+    values: { reason: RevokedReason; now: Date; sessionId?: string; exceptSessionId?: string | null },
+  ): Promise<string[]> {
+    let query = this.#db
+      .updateTable('sessions')
+      .set({ revoked_at: values.now, revoked_reason: values.reason })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null);
+    if (values.sessionId) query = query.where('id', '=', values.sessionId);
+    if (values.exceptSessionId) query = query.where('id', '!=', values.exceptSessionId);
+    const rows = await query.returning('id').execute();
+    return rows.map((row) => row.id);
   }
 }

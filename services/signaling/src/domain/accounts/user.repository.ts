@@ -12,6 +12,11 @@ export class UserRepository {
     return this.#db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /** The user, row-locked until the transaction ends: serialises changes to what the user owns. */
+  getForUpdate(id: string): Promise<UserRow | undefined> {
+    return this.#db.selectFrom('users').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+  }
+
   /** Usernames are unique regardless of case. */
   getByUsername(username: string): Promise<UserRow | undefined> {
     return this.#db
@@ -29,5 +34,30 @@ export class UserRepository {
       .onConflict((conflict) => conflict.doNothing())
       .returningAll()
       .executeTakeFirst();
+  }
+
+  /** Undefined when there is no such user. */
+  update(id: string, values: { displayName?: string; passwordHash?: string }): Promise<UserRow | undefined> {
+    return this.#db
+      .updateTable('users')
+      .set({
+        ...(values.displayName === undefined ? {} : { display_name: values.displayName }),
+        ...(values.passwordHash === undefined ? {} : { password_hash: values.passwordHash }),
+        updated_at: new Date(),
+      })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /** Replaces the password hash only if it is still `expected`: an upgrade never overwrites a concurrent change. */
+  async replacePasswordHash(id: string, expected: string, passwordHash: string): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('users')
+      .set({ password_hash: passwordHash })
+      .where('id', '=', id)
+      .where('password_hash', '=', expected)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
   }
 }
