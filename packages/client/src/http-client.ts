@@ -1,11 +1,15 @@
 import type {
+  AddDeviceTokenRequest,
   AuthSession,
   ChatFetchResult,
   CreateServerRequest,
+  DeviceToken,
   ErrorPayload,
   LoginRequest,
   RegisterRequest,
   ServerWithChannels,
+  UpdateMeRequest,
+  UserProfile,
 } from '@parley/protocol';
 import { ParleyError } from './parley-error.ts';
 
@@ -32,6 +36,40 @@ export class ParleyHttpClient {
     const session = await this.request<AuthSession>('POST', '/api/users/login', input);
     this.token = session.token;
     return session;
+  }
+
+  /** Revokes the current session token (others stay valid) and forgets it. Throws `auth_required`, `auth_error`. */
+  async logout(): Promise<void> {
+    await this.request<void>('POST', '/api/users/logout');
+    this.token = undefined;
+  }
+
+  /** The signed-in account. Throws `auth_required`, `auth_error`. */
+  me(): Promise<UserProfile> {
+    return this.request('GET', '/api/users/me');
+  }
+
+  /**
+   * Changes the display name and/or the password (`currentPassword` required
+   * when the account has one). Throws `wrong_password`, `invalid_payload`, `rate_limited`.
+   */
+  updateMe(input: UpdateMeRequest): Promise<UserProfile> {
+    return this.request('PATCH', '/api/users/me', input);
+  }
+
+  /** The push tokens registered by this account's devices. */
+  async listDeviceTokens(): Promise<DeviceToken[]> {
+    return (await this.request<{ items: DeviceToken[] }>('GET', '/api/users/device-tokens')).items;
+  }
+
+  /** Registers (or refreshes) a push token. Throws `limit_reached` beyond 50, `invalid_payload`. */
+  addDeviceToken(input: AddDeviceTokenRequest): Promise<DeviceToken> {
+    return this.request('POST', '/api/users/device-tokens', input);
+  }
+
+  /** Removes one of this account's push tokens. Throws `not_found`. */
+  async removeDeviceToken(id: string): Promise<void> {
+    await this.request<void>('DELETE', `/api/users/device-tokens/${encodeURIComponent(id)}`);
   }
 
   /** Creates a community with a default text channel. Throws `auth_required`, `auth_error`, `invalid_payload`. */

@@ -15,12 +15,18 @@ export type ParleyClientSocket = Socket<ServerToClientEvents, ClientToServerEven
 export interface ParleySocketOptions {
   /** The pod or load balancer, e.g. `http://localhost:5000`. */
   url: string;
-  /** Session token. */
-  token: string;
+  /**
+   * Session token or OIDC access token. A function is called at every
+   * (re)connection, so an expiring OIDC token can be refreshed.
+   */
+  token: string | (() => string | Promise<string>);
   /** Stable per-tab id; default: a random UUID per client instance. */
   clientInstanceId?: string;
+  /** The URL the client believes it talks to; with the user and `clientInstanceId` it names one connection. */
   connectionScope?: string;
   displayName?: string;
+  /** The seed's name for the user id; when given, the server checks it matches the token. */
+  oderId?: string;
   /** Reconnect automatically with exponential backoff and jitter. Default true. */
   reconnection?: boolean;
   /** How long a request waits for its acknowledgement. Default 10 000 ms. */
@@ -58,11 +64,19 @@ export class ParleySocket {
       reconnectionDelay: 500,
       reconnectionDelayMax: 5000,
       randomizationFactor: 0.5,
-      auth: {
-        token: options.token,
-        clientInstanceId,
-        ...(options.connectionScope === undefined ? {} : { connectionScope: options.connectionScope }),
-        ...(options.displayName === undefined ? {} : { displayName: options.displayName }),
+      auth: (send) => {
+        const identify = (token: string) =>
+          send({
+            token,
+            clientInstanceId,
+            ...(options.connectionScope === undefined ? {} : { connectionScope: options.connectionScope }),
+            ...(options.displayName === undefined ? {} : { displayName: options.displayName }),
+            ...(options.oderId === undefined ? {} : { oderId: options.oderId }),
+          });
+        // A token provider that fails sends no token: the server answers `auth_required`.
+        void Promise.resolve()
+          .then(() => (typeof options.token === 'function' ? options.token() : options.token))
+          .then(identify, () => identify(''));
       },
     });
     const client = new ParleySocket(socket, clientInstanceId, options.ackTimeoutMs ?? 10_000);

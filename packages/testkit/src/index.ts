@@ -5,3 +5,4 @@ export { ManagedProcess } from './managed-process.ts';
 export { waitUntilReady } from './readiness.ts';
 export * from './postgres.ts';
 export * from './redis.ts';
+export * from './oidc-provider.ts';

@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { ParleyHttpClient, ParleySocket, type ParleySocketOptions } from '@parley/client';
 import type { AuthSession, ChatMessage, ServerToClientEvents } from '@parley/protocol';
 
+/** The password every test user registers with. */
+export const TEST_PASSWORD = 'correct horse battery';
+
 export interface TestUser {
   session: AuthSession;
   http: ParleyHttpClient;
@@ -10,7 +13,7 @@ export interface TestUser {
 /** Registers a fresh user on `url`. */
 export async function registerUser(url: string, name = `user_${randomBytes(4).toString('hex')}`): Promise<TestUser> {
   const http = new ParleyHttpClient(url);
-  const session = await http.register({ username: name, password: 'correct horse battery' });
+  const session = await http.register({ username: name, password: TEST_PASSWORD });
   return { session, http };
 }
 
