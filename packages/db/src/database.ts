@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { lockDataDir } from './data-dir-lock.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import type { DB } from './schema.ts';
 
@@ -49,25 +50,35 @@ export async function openDatabase(
   onPoolError: (error: Error) => void = () => {},
 ): Promise<Database> {
   if (options.kind === 'pglite') {
-    if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
-    // Loaded only here: a cluster pod never needs PGlite's code in memory.
-    const { PGlite } = await import('@electric-sql/pglite');
-    const pglite = await PGlite.create(options.dataDir, {
-      parsers: { [INT8_OID]: parseInt8 },
-      // Postgres's 128 MB default buffer pool lives in WASM memory and roughly
-      // doubles the process's RSS; a single-node community does not need it.
-      postgresqlconf: ['shared_buffers=16MB'],
-    });
-    const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
-    return {
-      kind: 'pglite',
-      db,
-      ping: () => ping(db),
-      close: async () => {
-        await db.destroy();
-        await pglite.close();
-      },
-    };
+    let unlock = async () => {};
+    if (options.dataDir) {
+      await mkdir(options.dataDir, { recursive: true });
+      unlock = await lockDataDir(options.dataDir);
+    }
+    try {
+      // Loaded only here: a cluster pod never needs PGlite's code in memory.
+      const { PGlite } = await import('@electric-sql/pglite');
+      const pglite = await PGlite.create(options.dataDir, {
+        parsers: { [INT8_OID]: parseInt8 },
+        // Postgres's 128 MB default buffer pool lives in WASM memory and roughly
+        // doubles the process's RSS; a single-node community does not need it.
+        postgresqlconf: ['shared_buffers=16MB'],
+      });
+      const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
+      return {
+        kind: 'pglite',
+        db,
+        ping: () => ping(db),
+        close: async () => {
+          await db.destroy();
+          await pglite.close();
+          await unlock();
+        },
+      };
+    } catch (error) {
+      await unlock();
+      throw error;
+    }
   }
 
   const pool = new pg.Pool({

@@ -1,3 +1,4 @@
+export { DataDirLockedError } from './data-dir-lock.ts';
 export * from './database.ts';
 export * from './migrator.ts';
 export * from './schema.ts';

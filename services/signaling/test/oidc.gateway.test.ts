@@ -25,7 +25,7 @@ afterAll(async () => {
   await provider?.close();
 });
 
-function connectWith(token: string, clientInstanceId = crypto.randomUUID(), url = node.url): Promise<ParleySocket> {
+function connectWith(token: string, clientInstanceId: string = crypto.randomUUID(), url = node.url): Promise<ParleySocket> {
   return ParleySocket.connect({ url, token, clientInstanceId, reconnection: false });
 }
 

@@ -11,6 +11,8 @@ export interface TestNode {
   readonly url: string;
   /** A separate connection to the node's database, for assertions. */
   readonly database: Database;
+  /** The environment the node was configured with, for other processes (the admin CLI) to share its database and Redis. */
+  readonly env: Readonly<Record<string, string>>;
   stop(): Promise<void>;
 }
 
@@ -25,7 +27,7 @@ export async function startTestNode(
 ): Promise<TestNode> {
   const testDb = await createTestDatabase();
   const redis = createRedisNamespace();
-  const config = loadConfig({
+  const nodeEnv = {
     HOST: '127.0.0.1',
     PORT: '0',
     NODE_ID: 'test-node',
@@ -33,7 +35,8 @@ export async function startTestNode(
     REDIS_URL: redisUrl(),
     REDIS_KEY_PREFIX: redis.prefix,
     ...env,
-  });
+  };
+  const config = loadConfig(nodeEnv);
   const logger = createLogger({
     level: options.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent',
     format: 'json',
@@ -47,6 +50,7 @@ export async function startTestNode(
     node,
     url: node.url,
     database,
+    env: nodeEnv,
     stop: async () => {
       await node.shutdown('test finished');
       await database.close();

@@ -26,11 +26,16 @@ export class UserRepository {
       .executeTakeFirst();
   }
 
-  /** Undefined when the username is taken. */
-  create(values: { username: string; displayName: string; passwordHash: string | null }): Promise<UserRow | undefined> {
+  /** Undefined when the username (or the given id, for imported accounts) is taken. */
+  create(values: { id?: string; username: string; displayName: string; passwordHash: string | null }): Promise<UserRow | undefined> {
     return this.#db
       .insertInto('users')
-      .values({ username: values.username, display_name: values.displayName, password_hash: values.passwordHash })
+      .values({
+        ...(values.id === undefined ? {} : { id: values.id }),
+        username: values.username,
+        display_name: values.displayName,
+        password_hash: values.passwordHash,
+      })
       .onConflict((conflict) => conflict.doNothing())
       .returningAll()
       .executeTakeFirst();
