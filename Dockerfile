@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 
-# Parley signaling pod. The same image runs the migrate one-shot / Job:
+# Parley signaling pod. The same image runs the migrate one-shot / Job and the admin CLI:
 #   node scripts/migrate.ts up
+#   node scripts/admin.ts revoke-sessions --user alice
 # TypeScript runs as-is on Node 24 (type stripping): there is no build stage.
 
 FROM node:24-slim AS deps
@@ -34,7 +35,7 @@ COPY packages/db/src packages/db/src
 COPY packages/db/migrations packages/db/migrations
 COPY services/signaling/package.json services/signaling/
 COPY services/signaling/src services/signaling/src
-COPY scripts/migrate.ts scripts/
+COPY scripts/migrate.ts scripts/admin.ts scripts/
 # Embedded mode (no DATABASE_URL/REDIS_URL) keeps its PGlite database under ./data.
 RUN mkdir data && chown node:node data
 USER node
