@@ -1,44 +1,32 @@
 import type { ParleySocket } from '@parley/client';
 import type { ChatMessage } from '@parley/protocol';
-import { deleteRedisKeys, startCluster, type Cluster } from '@parley/testkit';
-import { createTestDatabase, redisUrl, type TestDatabase } from '@parley/testkit/vitest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { collectMessages, connect, nextEvent, registerUser, type TestUser } from './support/users.ts';
+import { TestCluster } from './support/test-cluster.ts';
+import { collectMessages, nextEvent, registerUser, type TestUser } from './support/users.ts';
 
 const A = 0;
 const B = 1;
 const C = 2;
 
-let testDb: TestDatabase;
-let cluster: Cluster;
-const sockets: ParleySocket[] = [];
+let cluster: TestCluster;
 
-async function connectTo(pod: number, user: TestUser, clientInstanceId?: string): Promise<ParleySocket> {
-  const socket = await connect(cluster.url(pod), user, clientInstanceId ? { clientInstanceId } : {});
-  sockets.push(socket);
-  return socket;
+function connectTo(pod: number, user: TestUser, clientInstanceId?: string): Promise<ParleySocket> {
+  return cluster.connect(pod, user, { clientInstanceId });
 }
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  cluster = await startCluster({ pods: 3, databaseUrl: testDb.url, redisUrl: redisUrl() });
+  cluster = await TestCluster.start();
 });
-afterEach(() => {
-  for (const socket of sockets.splice(0)) socket.close();
-});
-afterAll(async () => {
-  await cluster?.stop();
-  await testDb?.drop();
-  if (cluster) await deleteRedisKeys(redisUrl(), cluster.redisKeyPrefix);
-});
+afterEach(() => cluster.closeSockets());
+afterAll(() => cluster?.stop());
 
 describe('a 3-pod cluster', () => {
   it('runs three pods with their own node ids, all ready', async () => {
     const health = await Promise.all(
-      cluster.pods.map(async (pod) => (await (await fetch(`${pod.url}/health`)).json()) as { nodeId: string }),
+      cluster.cluster.pods.map(async (pod) => (await (await fetch(`${pod.url}/health`)).json()) as { nodeId: string }),
     );
     expect(health.map((entry) => entry.nodeId)).toEqual(['pod-1', 'pod-2', 'pod-3']);
-    for (const pod of cluster.pods) {
+    for (const pod of cluster.cluster.pods) {
       expect(await (await fetch(`${pod.url}/ready`)).json()).toMatchObject({ checks: { database: 'ok', redis: 'ok' } });
     }
   });
@@ -50,7 +38,7 @@ describe('a 3-pod cluster', () => {
     const server = await alice.http.createServer({ name: 'three pods' });
     const channelId = server.channels[0]!.id;
     // Joining through the API comes with the communities issue; membership rows are enough here.
-    await testDb.open().then(async (database) => {
+    await cluster.database.open().then(async (database) => {
       await database.db
         .insertInto('members')
         .values([bob, carol].map((user) => ({ server_id: server.id, user_id: user.session.id, nickname: null })))
@@ -120,16 +108,16 @@ describe('a 3-pod cluster', () => {
     const sender = await connectTo(A, frank, 'frank-a');
 
     const lost = new Promise<string>((resolve) => onB.socket.once('disconnect', resolve));
-    await cluster.kill(B);
+    await cluster.cluster.kill(B);
     expect(await lost).toBe('transport close');
-    expect(cluster.pod(B).running).toBe(false);
+    expect(cluster.cluster.pod(B).running).toBe(false);
 
     const movedToC = await connectTo(C, frank, 'frank-b');
     const arrival = nextEvent(movedToC, 'chat:new');
     await sender.request('chat:send', { conversationId: channelId, text: 'after the crash' });
     expect((await arrival).text).toBe('after the crash');
 
-    await cluster.restart(B);
+    await cluster.cluster.restart(B);
     const backOnB = await connectTo(B, frank, 'frank-b2');
     const history = await backOnB.request('chat:fetch', { conversationId: channelId });
     expect(history.items.map((item: ChatMessage) => item.text)).toEqual(['after the crash']);

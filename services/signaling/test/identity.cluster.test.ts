@@ -1,22 +1,17 @@
 import { ParleyHttpClient, type ParleySocket } from '@parley/client';
 import type { AccountSyncMessage } from '@parley/protocol';
-import { deleteRedisKeys, startCluster, type Cluster } from '@parley/testkit';
-import { createTestDatabase, redisUrl, type TestDatabase } from '@parley/testkit/vitest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connect, eventually, nextEvent, registerUser, TEST_PASSWORD, type TestUser } from './support/users.ts';
+import { TestCluster } from './support/test-cluster.ts';
+import { eventually, nextEvent, registerUser, TEST_PASSWORD, type TestUser } from './support/users.ts';
 
 const A = 0;
 const B = 1;
 const C = 2;
 
-let testDb: TestDatabase;
-let cluster: Cluster;
-const sockets: ParleySocket[] = [];
+let cluster: TestCluster;
 
-async function connectTo(pod: number, user: TestUser, clientInstanceId: string, connectionScope?: string): Promise<ParleySocket> {
-  const socket = await connect(cluster.url(pod), user, { clientInstanceId, ...(connectionScope ? { connectionScope } : {}) });
-  sockets.push(socket);
-  return socket;
+function connectTo(pod: number, user: TestUser, clientInstanceId: string, connectionScope?: string): Promise<ParleySocket> {
+  return cluster.connect(pod, user, { clientInstanceId, connectionScope });
 }
 
 function collectSyncs(socket: ParleySocket): AccountSyncMessage[] {
@@ -30,17 +25,10 @@ function closed(socket: ParleySocket): Promise<string> {
 }
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  cluster = await startCluster({ pods: 3, databaseUrl: testDb.url, redisUrl: redisUrl(), env: { RATE_LIMIT_AUTH: '1000/1m' } });
+  cluster = await TestCluster.start({ RATE_LIMIT_AUTH: '1000/1m' });
 });
-afterEach(() => {
-  for (const socket of sockets.splice(0)) socket.close();
-});
-afterAll(async () => {
-  await cluster?.stop();
-  await testDb?.drop();
-  if (cluster) await deleteRedisKeys(redisUrl(), cluster.redisKeyPrefix);
-});
+afterEach(() => cluster.closeSockets());
+afterAll(() => cluster?.stop());
 
 describe('one user, devices on three pods', () => {
   it('account_sync from pod A reaches the devices on B and C, not A’s sender, and never another user', async () => {
