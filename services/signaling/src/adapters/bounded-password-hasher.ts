@@ -10,9 +10,11 @@ export interface HashingLoad {
 }
 
 /**
- * Runs at most `concurrency` hashes at once (argon2id takes 19 MiB each) and
- * keeps at most `queueMax` waiting; beyond that a sign-in is refused with
- * `unavailable` at once, so a login flood costs bounded memory.
+ * Runs at most `concurrency` hashes at once and keeps at most `queueMax`
+ * waiting; beyond that a sign-in is refused with `unavailable` at once, so a
+ * login flood queues a bounded amount of work instead of an unbounded backlog
+ * of requests. (Resident memory is bounded by libuv's thread pool, not by this:
+ * each pool thread that ever hashed keeps its 19 MiB argon2 buffer.)
  */
 export class BoundedPasswordHasher implements PasswordHasher {
   readonly #inner: PasswordHasher;
