@@ -207,23 +207,16 @@ describe('JoseOidcVerifier against a real OpenID provider', () => {
   });
 
   it('asks a failing JWKS endpoint once per second, not once per token', async () => {
-    let jwksRequests = 0;
-    const failing = http.createServer((_req, res) => {
-      jwksRequests += 1;
-      res.writeHead(503).end();
-    });
-    const port = await freePort();
-    await new Promise<void>((resolve) => failing.listen(port, '127.0.0.1', resolve));
+    const failing = await startFailingServer();
     try {
-      const verifier = new JoseOidcVerifier(settingsFor(provider, { jwksUrl: `http://127.0.0.1:${port}/jwks` }));
+      const verifier = new JoseOidcVerifier(settingsFor(provider, { jwksUrl: `${failing.url}/jwks` }));
       const token = await provider.signIn('grace');
       const outcomes = [];
       for (let call = 0; call < 20; call += 1) outcomes.push(await refusal(verifier, token));
       expect(outcomes.map((error) => error.code)).toEqual(Array(20).fill('unavailable'));
-      expect(jwksRequests).toBe(1);
+      expect(failing.requests()).toBe(1);
     } finally {
-      failing.closeAllConnections();
-      await new Promise((resolve) => failing.close(resolve));
+      await failing.close();
     }
   });
 
@@ -236,34 +229,46 @@ describe('JoseOidcVerifier against a real OpenID provider', () => {
   });
 
   it('asks a failing issuer for discovery once per backoff, not once per token', async () => {
-    let discoveryRequests = 0;
-    const failing = http.createServer((_req, res) => {
-      discoveryRequests += 1;
-      res.writeHead(503).end();
-    });
-    const port = await freePort();
-    await new Promise<void>((resolve) => failing.listen(port, '127.0.0.1', resolve));
+    const failing = await startFailingServer();
     try {
-      const verifier = new JoseOidcVerifier(settingsFor(provider, { issuer: `http://127.0.0.1:${port}`, jwksUrl: undefined }));
+      const verifier = new JoseOidcVerifier(settingsFor(provider, { issuer: failing.url, jwksUrl: undefined }));
       const token = await forge();
 
       const flood = await Promise.all(Array.from({ length: 20 }, () => refusal(verifier, token)));
       for (let call = 0; call < 20; call += 1) flood.push(await refusal(verifier, token));
       expect(flood.map((error) => error.code)).toEqual(Array(40).fill('unavailable'));
-      expect(discoveryRequests).toBe(1);
+      expect(failing.requests()).toBe(1);
 
       const deadline = Date.now() + 5000;
-      while (discoveryRequests === 1 && Date.now() < deadline) {
+      while (failing.requests() === 1 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));
         await verifier.verify(token).catch(() => undefined);
       }
-      expect(discoveryRequests).toBe(2);
+      expect(failing.requests()).toBe(2);
     } finally {
-      failing.closeAllConnections();
-      await new Promise((resolve) => failing.close(resolve));
+      await failing.close();
     }
   });
 });
+
+/** An HTTP server on loopback that answers every request with 503, counting them. */
+async function startFailingServer(): Promise<{ url: string; requests(): number; close(): Promise<void> }> {
+  let requests = 0;
+  const server = http.createServer((_req, res) => {
+    requests += 1;
+    res.writeHead(503).end();
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests: () => requests,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
 
 describe('JoseOidcVerifier settings', () => {
   it.each([[['none']], [['HS256']], [['RS256', 'hs512']], [[]]])('refuses to accept algorithms %j', (algorithms) => {
