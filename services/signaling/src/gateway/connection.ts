@@ -1,4 +1,4 @@
-import type { ServerToClientEvents } from '@parley/protocol';
+import type { SessionEndReason } from '@parley/protocol';
 import { rooms } from '../realtime/rooms.ts';
 import type { ParleySocket } from './socket-server.ts';
 
@@ -46,7 +46,7 @@ export function endAtExpiry(socket: ParleySocket, now: number): () => void {
   return () => clearTimeout(timer);
 }
 
-function endConnection(socket: ParleySocket, reason: Parameters<ServerToClientEvents['session:ended']>[0]['reason']): void {
+function endConnection(socket: ParleySocket, reason: SessionEndReason): void {
   socket.emit('session:ended', { reason });
   socket.disconnect(true);
 }

@@ -16,7 +16,8 @@ function connectError(payload: ErrorPayload): Error & { data: ErrorPayload } {
 
 /**
  * Socket.IO middleware: no socket reaches an event handler unless its
- * handshake `auth` carries a valid session token and a client instance id.
+ * handshake `auth` carries a valid token (session, or OIDC when enabled) and a
+ * client instance id.
  */
 export function authenticateHandshake(deps: {
   authenticator: Authenticator;
