@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { migrateToLatest, openDatabase } from '@parley/db';
-import { createDatabase, deleteRedisKeys, dropDatabase, getPostgres, getRedis } from '@parley/testkit';
+import { createMigratedDatabase, deleteRedisKeys, dropDatabase, getPostgres, getRedis } from '@parley/testkit';
 
 /** A private, migrated Postgres database and a private Redis key prefix for one scenario's pods. */
 export interface BackingServices {
@@ -37,14 +36,8 @@ export async function startBackingServices(): Promise<BackingServices> {
       const reason = postgresStart.status === 'rejected' ? postgresStart.reason : (redisStart as PromiseRejectedResult).reason;
       throw reason;
     }
-    const database = await createDatabase(postgres.url, { prefix: 'parley_bench' });
+    const database = await createMigratedDatabase(postgres.url, { prefix: 'parley_bench' });
     databaseName = database.name;
-    const opened = await openDatabase({ kind: 'postgres', url: database.url });
-    try {
-      await migrateToLatest(opened.db);
-    } finally {
-      await opened.close();
-    }
     return {
       databaseUrl: database.url,
       redisUrl: redis.url,

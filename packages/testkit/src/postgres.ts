@@ -4,6 +4,7 @@ import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { migrateToLatest, openDatabase } from '@parley/db';
 import pg from 'pg';
 import { dockerAvailable } from './docker.ts';
 import { freePort } from './free-port.ts';
@@ -116,6 +117,23 @@ export async function createDatabase(adminUrl: string, options: { prefix?: strin
     client.query(`create database "${name}"${options.template ? ` template "${options.template}"` : ''}`),
   );
   return { name, url: withDatabase(adminUrl, name) };
+}
+
+/** A new database migrated to the latest schema; dropped again if migrating fails. */
+export async function createMigratedDatabase(adminUrl: string, options: { prefix?: string } = {}): Promise<{ name: string; url: string }> {
+  const created = await createDatabase(adminUrl, options);
+  try {
+    const database = await openDatabase({ kind: 'postgres', url: created.url });
+    try {
+      await migrateToLatest(database.db);
+    } finally {
+      await database.close();
+    }
+  } catch (error) {
+    await dropDatabase(adminUrl, created.name).catch(() => {});
+    throw error;
+  }
+  return created;
 }
 
 /** Drops a database, disconnecting whoever is still connected. */

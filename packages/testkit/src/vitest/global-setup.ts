@@ -1,6 +1,5 @@
-import { migrateToLatest, openDatabase } from '@parley/db';
 import type { TestProject } from 'vitest/node';
-import { createDatabase, dropDatabase, getPostgres } from '../postgres.ts';
+import { createMigratedDatabase, dropDatabase, getPostgres } from '../postgres.ts';
 import { getRedis } from '../redis.ts';
 import type {} from './provided-context.ts';
 
@@ -9,18 +8,10 @@ import type {} from './provided-context.ts';
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const [postgres, redis] = await Promise.all([getPostgres(), getRedis()]);
   const stopServices = () => Promise.all([postgres.stop(), redis.stop()]);
-  let templateName: string | undefined;
+  let templateName: string;
   try {
-    const template = await createDatabase(postgres.url, { prefix: 'parley_template' });
-    templateName = template.name;
-    const database = await openDatabase({ kind: 'postgres', url: template.url });
-    try {
-      await migrateToLatest(database.db);
-    } finally {
-      await database.close();
-    }
+    templateName = (await createMigratedDatabase(postgres.url, { prefix: 'parley_template' })).name;
   } catch (error) {
-    if (templateName) await dropDatabase(postgres.url, templateName).catch(() => {});
     await stopServices();
     throw error;
   }
