@@ -138,6 +138,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   ];
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
+  const authMode = authModeOf(e);
   const config: Config = {
     mode: e.REDIS_URL ? 'cluster' : 'embedded',
     nodeId: e.NODE_ID ?? `${os.hostname()}-${randomBytes(3).toString('hex')}`,
@@ -156,9 +157,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : undefined,
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (e.NODE_ENV === 'development' ? 'pretty' : 'json') },
     auth: {
-      mode: authModeOf(e),
+      mode: authMode,
       sessionTokenTtlMs: e.SESSION_TOKEN_TTL_MS,
-      oidc: usesOidc(authModeOf(e)) ? oidcSettingsOf(e) : undefined,
+      oidc: usesOidc(authMode) ? oidcSettingsOf(e) : undefined,
       passwordHashConcurrency: e.PASSWORD_HASH_CONCURRENCY,
       passwordHashQueueMax: e.PASSWORD_HASH_QUEUE_MAX,
     },

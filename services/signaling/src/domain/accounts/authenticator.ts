@@ -38,10 +38,6 @@ export class Authenticator {
     this.#deps = deps;
   }
 
-  get mode(): AuthMode {
-    return this.#deps.mode;
-  }
-
   /**
    * Throws `auth_disabled` under the server lock, `auth_error` for anything
    * not valid now (unknown, revoked, expired, of a kind this mode refuses),
