@@ -67,6 +67,14 @@ export interface ServersTable {
   max_members: number | null;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+  /** The community `SERVER_NAME` runs; at most one row. */
+  is_default: Generated<boolean>;
+  /** argon2id of a `password` community's join password. */
+  password_hash: string | null;
+  /** Set by an operator: listed by `GET /api/servers/featured`. */
+  featured_at: Date | null;
+  /** Active members; kept by the transactions that add and remove them. */
+  member_count: Generated<number>;
 }
 
 export interface ChannelsTable {
@@ -85,7 +93,90 @@ export interface MembersTable {
   user_id: string;
   nickname: string | null;
   active: Generated<boolean>;
-  joined_at: CreatedAt;
+  joined_at: ColumnType<Date, Date | undefined, Date>;
+  /** Server mute: in force while true and `muted_until` is null or ahead. */
+  muted: Generated<boolean>;
+  muted_until: Date | null;
+}
+
+export type BuiltinRoleKey = 'admin' | 'moderator' | 'member' | 'guest';
+
+export interface RolesTable {
+  id: Generated<string>;
+  server_id: string;
+  name: string;
+  builtin: BuiltinRoleKey | null;
+  rank: number;
+  permissions: ColumnType<string[], string[] | undefined, string[]>;
+  created_at: CreatedAt;
+}
+
+export interface MemberRolesTable {
+  server_id: string;
+  user_id: string;
+  role_id: string;
+}
+
+export interface ChannelOverridesTable {
+  channel_id: string;
+  role_id: string;
+  allow: ColumnType<string[], string[] | undefined, string[]>;
+  deny: ColumnType<string[], string[] | undefined, string[]>;
+}
+
+export interface InvitesTable {
+  code: string;
+  server_id: string;
+  created_by: string | null;
+  /** Null: unlimited. */
+  max_uses: number | null;
+  uses: Generated<number>;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  note: string | null;
+  created_at: CreatedAt;
+}
+
+export interface BansTable {
+  server_id: string;
+  user_id: string;
+  reason: string | null;
+  banned_by: string | null;
+  created_at: ColumnType<Date, Date | undefined, Date>;
+  /** Null: until unbanned. */
+  expires_at: Date | null;
+}
+
+export interface JoinRequestsTable {
+  id: Generated<string>;
+  server_id: string;
+  user_id: string;
+  message: string | null;
+  status: ColumnType<'pending' | 'approved' | 'rejected', 'pending' | undefined, 'approved' | 'rejected'>;
+  decided_by: string | null;
+  decided_at: Date | null;
+  created_at: CreatedAt;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  /** Null for actions on no community. */
+  server_id: string | null;
+  /** Null for the admin CLI and the system. */
+  actor_id: string | null;
+  action: string;
+  target_user_id: string | null;
+  target_id: string | null;
+  details: ColumnType<Record<string, unknown>, Record<string, unknown> | undefined, never>;
+  created_at: CreatedAt;
+}
+
+/** Joins and messages of one community in one hour (truncated). */
+export interface ServerActivityTable {
+  server_id: string;
+  hour: Date;
+  joins: Generated<number>;
+  messages: Generated<number>;
 }
 
 export interface MessagesTable {
@@ -110,6 +201,14 @@ export interface DB {
   channels: ChannelsTable;
   members: MembersTable;
   messages: MessagesTable;
+  roles: RolesTable;
+  member_roles: MemberRolesTable;
+  channel_overrides: ChannelOverridesTable;
+  invites: InvitesTable;
+  bans: BansTable;
+  join_requests: JoinRequestsTable;
+  audit_log: AuditLogTable;
+  server_activity: ServerActivityTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -120,3 +219,9 @@ export type ChannelRow = Selectable<ChannelsTable>;
 export type MemberRow = Selectable<MembersTable>;
 export type MessageRow = Selectable<MessagesTable>;
 export type NewMessage = Insertable<MessagesTable>;
+export type RoleRow = Selectable<RolesTable>;
+export type ChannelOverrideRow = Selectable<ChannelOverridesTable>;
+export type InviteRow = Selectable<InvitesTable>;
+export type BanRow = Selectable<BansTable>;
+export type JoinRequestRow = Selectable<JoinRequestsTable>;
+export type AuditLogRow = Selectable<AuditLogTable>;

@@ -3,7 +3,24 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { migrateDown, migrateToLatest, pendingMigrations, type Database } from '../src/index.ts';
 
-const TABLES = ['channels', 'device_tokens', 'members', 'messages', 'oidc_identities', 'servers', 'sessions', 'users'];
+const TABLES = [
+  'audit_log',
+  'bans',
+  'channel_overrides',
+  'channels',
+  'device_tokens',
+  'invites',
+  'join_requests',
+  'member_roles',
+  'members',
+  'messages',
+  'oidc_identities',
+  'roles',
+  'server_activity',
+  'servers',
+  'sessions',
+  'users',
+];
 
 async function tables(database: Database): Promise<string[]> {
   const { rows } = await sql<{ table_name: string }>`

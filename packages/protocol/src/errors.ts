@@ -38,6 +38,42 @@ export const errorCatalogue = {
   username_taken: { status: 409, message: 'That username is already taken' },
   /** A per-user cap on stored things (such as device tokens) is reached. */
   limit_reached: { status: 409, message: 'A limit on this resource has been reached' },
+  /** A community needs an invite code to join (`server:join` without one). */
+  invite_required: { status: 403, message: 'This server can only be joined with an invite' },
+  /** The invite code is unknown, for another server, expired, revoked or used up. Counts as a failed attempt. */
+  invalid_invite: { status: 403, message: 'The invite is invalid or has expired' },
+  /** A `password` community was joined without its password. */
+  server_password_required: { status: 403, message: 'This server requires a password' },
+  /** The community password is wrong. Counts as a failed attempt. */
+  invalid_server_password: { status: 403, message: 'The server password is incorrect' },
+  /** Too many failed invite or password attempts: locked out for `retryAfterMs`. */
+  too_many_attempts: { status: 429, message: 'Too many failed attempts; try again later' },
+  /** The actor is banned from this community (until `retryAfterMs` when the ban expires). */
+  banned: { status: 403, message: 'You are banned from this server' },
+  /** The community has reached its member limit. */
+  server_full: { status: 409, message: 'This server is full' },
+  /** A `request` community: a join request is waiting for a moderator (one was created if none was). */
+  join_request_pending: { status: 409, message: 'Your request to join is waiting for approval' },
+  /** A `request` community rejected the actor's request; `canReapply` says whether a new one may be sent. */
+  join_request_rejected: { status: 403, message: 'Your request to join was rejected' },
+  /** The owner cannot leave their community; they transfer it first (or delete it). */
+  owner_cannot_leave: { status: 409, message: 'The owner cannot leave the server' },
+  /** Acting on a member (or role) needs a strictly higher role rank than theirs. */
+  insufficient_rank: { status: 403, message: 'Your role must rank above the one you act on' },
+  /** The actor is server-muted: they may read but not send or speak. */
+  muted: { status: 403, message: 'You are muted on this server' },
+  /** No member with that user id in this community. */
+  member_not_found: { status: 404, message: 'Member not found' },
+  /** No role with that id in this community. */
+  role_not_found: { status: 404, message: 'Role not found' },
+  /** No invite with that code in this community. */
+  invite_not_found: { status: 404, message: 'Invite not found' },
+  /** The user is not banned from this community. */
+  ban_not_found: { status: 404, message: 'Ban not found' },
+  /** No join request with that id, or not one the actor may see. */
+  join_request_not_found: { status: 404, message: 'Join request not found' },
+  /** The name is already used by another role of this community. */
+  name_taken: { status: 409, message: 'That name is already taken' },
   /** Too many requests; retry after `retryAfterMs`. */
   rate_limited: { status: 429, message: 'Too many requests' },
   /** A dependency (database, Redis) is unavailable; safe to retry after `retryAfterMs`. */
@@ -58,8 +94,10 @@ export interface ValidationIssue {
 export interface ErrorPayload {
   code: ErrorCode;
   message: string;
-  /** Present with `rate_limited` and `unavailable`: when to retry. */
+  /** Present with `rate_limited`, `too_many_attempts`, `unavailable` (and `banned` until a ban's expiry): when to retry. */
   retryAfterMs?: number;
+  /** Present with `join_request_rejected`: whether a new join request may be sent. */
+  canReapply?: boolean;
   /** Present with `invalid_payload`: each failing field. */
   details?: ValidationIssue[];
 }

@@ -1,5 +1,18 @@
-import type { ErrorPayload } from './errors.ts';
-import type { ChatMessage, SessionEndReason } from './models.ts';
+import type { ServerJoinRequest, ServerRefRequest } from './community.schemas.ts';
+import type { ErrorCode, ErrorPayload } from './errors.ts';
+import type {
+  Channel,
+  ChatMessage,
+  JoinRequest,
+  Member,
+  RemovalReason,
+  Role,
+  Server,
+  ServerDetails,
+  ServerJoined,
+  ServerPreview,
+  SessionEndReason,
+} from './models.ts';
 import type { AccountSyncRequest, ChatFetchRequest, ChatSendRequest } from './schemas.ts';
 
 /** The reply to every client→server event. */
@@ -26,6 +39,14 @@ export interface AccountSyncMessage {
   fromUserId: string;
 }
 
+/** The Gryt seed's `server:error`: the same failure as the `server:join` acknowledgement's error. */
+export interface ServerErrorEvent {
+  error: ErrorCode;
+  message?: string;
+  retryAfterMs?: number;
+  canReapply?: boolean;
+}
+
 /** Events a client emits; each takes an acknowledgement. */
 export interface ClientToServerEvents {
   /**
@@ -43,6 +64,20 @@ export interface ClientToServerEvents {
    * Errors: `invalid_payload`, `channel_not_found`, `not_a_member`, `rate_limited`, `unavailable`.
    */
   'chat:fetch': (payload: ChatFetchRequest, ack: Ack<ChatFetchResult>) => void;
+  /**
+   * Join a community; every connection of the user, on every pod, enters its rooms.
+   * Also answered with `server:joined` or `server:error`. Joining again as a member succeeds (`joined: false`).
+   * Errors: `invalid_payload`, `server_not_found`, `banned`, `invite_required`, `invalid_invite`,
+   * `server_password_required`, `invalid_server_password`, `too_many_attempts`, `join_request_pending`,
+   * `join_request_rejected`, `server_full`, `rate_limited`, `unavailable`.
+   */
+  'server:join': (payload: ServerJoinRequest, ack: Ack<ServerJoined>) => void;
+  /** Leave a community (the membership is deactivated). Errors: `server_not_found`, `not_a_member`, `owner_cannot_leave`. */
+  'server:leave': (payload: ServerRefRequest, ack: Ack) => void;
+  /** Full state for the UI, members only; also emitted as `server:details`. Errors: `server_not_found`, `not_a_member`. */
+  'server:details': (payload: ServerRefRequest, ack: Ack<ServerDetails>) => void;
+  /** Public preview, no join needed; also emitted as `server:info`. Errors: `server_not_found`. */
+  'server:info': (payload: ServerRefRequest, ack: Ack<ServerPreview>) => void;
 }
 
 /** Events the server emits. */
@@ -59,10 +94,40 @@ export interface ServerToClientEvents {
   'session:ended': (event: { reason: SessionEndReason }) => void;
   /** A new message in a channel the user can read; not sent back to the sending socket. */
   'chat:new': (message: ChatMessage) => void;
+  /** `server:join` succeeded (the seed's reply event; the acknowledgement carries the same). */
+  'server:joined': (joined: ServerJoined) => void;
+  /** `server:join` failed (the seed's reply event). */
+  'server:error': (error: ServerErrorEvent) => void;
+  'server:details': (details: ServerDetails) => void;
+  'server:info': (preview: ServerPreview) => void;
+  /** To the user's connections: they are no longer in this community's rooms. */
+  'server:removed': (event: { serverId: string; reason: RemovalReason }) => void;
+  /** To the community's room: its settings changed. */
+  'server:updated': (server: Server) => void;
+  /** To the community's room. */
+  'server:member_joined': (event: { serverId: string; member: Member }) => void;
+  /** To the community's room: a member left, was kicked or banned. */
+  'server:member_left': (event: { serverId: string; userId: string; reason: RemovalReason }) => void;
+  /** To the community's room: nickname, roles or mute changed. */
+  'server:member_updated': (event: { serverId: string; member: Member }) => void;
+  /** To the community's room: a channel was created or changed. */
+  'channel:updated': (channel: Channel) => void;
+  'channel:deleted': (event: { serverId: string; channelId: string }) => void;
+  /** To the community's room: a role was created or changed. */
+  'role:updated': (role: Role) => void;
+  'role:deleted': (event: { serverId: string; roleId: string }) => void;
+  /** To the requester's connections: a moderator approved or rejected their join request. */
+  'join_request:updated': (request: JoinRequest) => void;
 }
 
-/** Messages between pods (none yet beyond the adapter's own). */
-export type InterServerEvents = Record<string, never>;
+/** Messages between pods, beyond the adapter's own. */
+export interface InterServerEvents {
+  /**
+   * Roles or channel overrides of a community changed: each pod recomputes
+   * which channel rooms its sockets of these users (all members when omitted) belong in.
+   */
+  'rooms:refresh': (event: { serverId: string; userIds?: string[] }) => void;
+}
 
 /** What the handshake establishes for a socket's lifetime. */
 export interface SocketData {

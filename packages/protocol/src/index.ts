@@ -1,5 +1,7 @@
+export * from './community.schemas.ts';
 export * from './errors.ts';
 export * from './events.ts';
 export * from './limits.ts';
 export * from './models.ts';
+export * from './permissions.ts';
 export * from './schemas.ts';

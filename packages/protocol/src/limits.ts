@@ -6,6 +6,34 @@ export const limits = {
   serverName: { max: 100 },
   serverDescription: { max: 1000 },
   channelName: { max: 100 },
+  /** A member's nickname in one community. */
+  nickname: { max: 32 },
+  roleName: { max: 32 },
+  /** Custom roles per community (the four built-ins come on top). */
+  customRolesPerServer: { max: 100 },
+  /** Roles one member may hold. */
+  rolesPerMember: { max: 20 },
+  channelsPerServer: { max: 500 },
+  /** Members per community unless the server's `maxMembers` says less. */
+  membersPerServer: { max: 1_000_000 },
+  /** Characters in an invite's note, a ban's reason and a join request's message. */
+  inviteNote: { max: 200 },
+  banReason: { max: 500 },
+  joinRequestMessage: { max: 500 },
+  /** Characters in an invite code as typed by a user. */
+  inviteCode: { max: 64 },
+  /** Uses of one invite, and how long one may live (one year). */
+  inviteMaxUses: { max: 100_000 },
+  inviteLifetimeMs: { min: 60_000, max: 365 * 24 * 60 * 60 * 1000 },
+  /** Longest ban or server mute with an expiry (one year); longer means indefinite. */
+  moderationDurationMs: { min: 1000, max: 365 * 24 * 60 * 60 * 1000 },
+  serverPassword: { min: 4, max: 256 },
+  /** Members listed inline by `server:details`; `GET /api/servers/:id/members` pages through the rest. */
+  detailsMembers: { max: 1000 },
+  /** Items per page of the REST lists (servers, members, invites, bans, requests, audit log): default and maximum. */
+  page: { default: 50, max: 100 },
+  /** Characters in a discovery search. */
+  searchQuery: { min: 1, max: 100 },
   /** Characters in one chat message. */
   messageText: { max: 4000 },
   /** Characters in a `chat:send` nonce. */

@@ -1,3 +1,5 @@
+import type { BuiltinRole, ChannelPermission, Permission } from './permissions.ts';
+
 /** Public shapes the server sends. Timestamps are ISO 8601 strings. */
 
 /** A signed-in account and its new session token. */
@@ -40,26 +42,170 @@ export type SessionEndReason = 'logout' | 'password_change' | 'admin' | 'expired
 export type ChannelType = 'text' | 'voice';
 export type JoinPolicy = 'open' | 'invite' | 'request' | 'password';
 
+/** A channel's permission override for one role: `deny` is applied, then `allow`. */
+export interface ChannelOverride {
+  roleId: string;
+  allow: ChannelPermission[];
+  deny: ChannelPermission[];
+}
+
 export interface Channel {
   id: string;
   serverId: string;
   name: string;
   type: ChannelType;
+  /** Ascending order in the channel list. */
   position: number;
+  overrides: ChannelOverride[];
 }
 
 export interface Server {
   id: string;
   name: string;
   description: string | null;
+  /** Null until someone claims a bootstrapped community (the first to join it). */
   ownerId: string | null;
   joinPolicy: JoinPolicy;
+  /** Listed by discovery (`GET /api/servers`, search, featured, trending). */
   discoverable: boolean;
+  /** Null: only the deployment's limit applies. */
+  maxMembers: number | null;
+  memberCount: number;
   createdAt: string;
 }
 
 export interface ServerWithChannels extends Server {
   channels: Channel[];
+}
+
+/** The public preview of a community (`server:info`, discovery): no join needed. */
+export interface ServerPreview {
+  id: string;
+  name: string;
+  description: string | null;
+  joinPolicy: JoinPolicy;
+  /** The member count (the Gryt seed's name). */
+  members: number;
+  /** Parley's version. */
+  version: string;
+  createdAt: string;
+}
+
+export interface Role {
+  id: string;
+  serverId: string;
+  name: string;
+  /** Higher outranks lower; the owner ranks 1000, above every role. */
+  rank: number;
+  permissions: Permission[];
+  /** Set for the four roles every community starts with; those cannot be deleted or re-ranked. */
+  builtin: BuiltinRole | null;
+}
+
+export interface Member {
+  serverId: string;
+  userId: string;
+  username: string;
+  displayName: string;
+  nickname: string | null;
+  roleIds: string[];
+  isOwner: boolean;
+  /** Server-muted: may read, may not send or speak. */
+  muted: boolean;
+  /** When a timed mute ends; null while unmuted or muted indefinitely. */
+  mutedUntil: string | null;
+  joinedAt: string;
+}
+
+export interface Invite {
+  code: string;
+  serverId: string;
+  createdBy: string | null;
+  /** Null: unlimited. */
+  maxUses: number | null;
+  uses: number;
+  expiresAt: string | null;
+  revoked: boolean;
+  note: string | null;
+  createdAt: string;
+}
+
+export interface Ban {
+  serverId: string;
+  userId: string;
+  username: string | null;
+  reason: string | null;
+  bannedBy: string | null;
+  createdAt: string;
+  /** Null: until unbanned. */
+  expiresAt: string | null;
+}
+
+export type JoinRequestStatus = 'pending' | 'approved' | 'rejected';
+
+export interface JoinRequest {
+  id: string;
+  serverId: string;
+  userId: string;
+  username: string;
+  displayName: string;
+  message: string | null;
+  status: JoinRequestStatus;
+  createdAt: string;
+  decidedAt: string | null;
+  decidedBy: string | null;
+}
+
+export interface AuditEntry {
+  id: number;
+  serverId: string | null;
+  /** Null when the action came from the admin CLI or the system. */
+  actorId: string | null;
+  action: string;
+  targetUserId: string | null;
+  /** The id of the role, channel, invite or request acted on, when not a user. */
+  targetId: string | null;
+  details: Record<string, unknown>;
+  createdAt: string;
+}
+
+/** What the actor may do in a community. */
+export interface MemberSelf {
+  member: Member;
+  rank: number;
+  permissions: Permission[];
+}
+
+/** Everything a member's UI shows for a community (`server:details`). */
+export interface ServerDetails {
+  server: Server;
+  /** The channels the actor can see, in order. */
+  channels: Channel[];
+  roles: Role[];
+  /** The first members by join time, at most 1000; `GET /api/servers/:id/members` pages through all. */
+  members: Member[];
+  me: MemberSelf;
+}
+
+/** The success of `server:join` (also emitted as `server:joined`). */
+export interface ServerJoined {
+  serverId: string;
+  nickname: string | null;
+  isOwner: boolean;
+  /** True for the first member of a bootstrapped community, who just became its owner: show the setup flow. */
+  setupRequired: boolean;
+  /** False when the actor was already a member. */
+  joined: boolean;
+}
+
+/** Why a user's connections left a community. */
+export type RemovalReason = 'left' | 'kicked' | 'banned' | 'deleted';
+
+/** A page of a REST list; pass `nextCursor` as `cursor` for the next one. */
+export interface Page<T> {
+  items: T[];
+  /** Null on the last page. */
+  nextCursor: string | null;
 }
 
 export interface MessageAuthor {

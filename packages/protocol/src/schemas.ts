@@ -60,12 +60,6 @@ export const addDeviceTokenRequest = z.object({
 });
 export type AddDeviceTokenRequest = z.infer<typeof addDeviceTokenRequest>;
 
-export const createServerRequest = z.object({
-  name: z.string().trim().min(1).max(limits.serverName.max),
-  description: z.string().trim().max(limits.serverDescription.max).optional(),
-});
-export type CreateServerRequest = z.infer<typeof createServerRequest>;
-
 /** The Socket.IO handshake `auth` object. */
 export const handshakeAuth = z.object({
   /** Session token (or, later, an OIDC access token). */

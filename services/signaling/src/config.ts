@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { AuthMode } from './domain/accounts/authenticator.ts';
 import type { OidcSettings } from './domain/accounts/oidc-token-verifier.ts';
+import type { AttemptGuardPolicy } from './rate-limit/attempt-guard.ts';
 import { parseRateLimit, type RateLimitRule } from './rate-limit/rate-limit-rule.ts';
 
 /** Parsed once in `main.ts`; nothing else reads `process.env`. Every variable is documented in the README. */
@@ -37,12 +38,19 @@ export interface Config {
     readonly passwordHashConcurrency: number;
     readonly passwordHashQueueMax: number;
   };
+  readonly communities: {
+    /** `SERVER_NAME`: the deployment runs this one community, created at start; events may omit `serverId`. */
+    readonly defaultServerName: string | undefined;
+    /** Brute-force protection of invite codes and community passwords. */
+    readonly joinAttempts: AttemptGuardPolicy;
+  };
   readonly shutdownGraceMs: number;
   readonly rateLimits: {
     readonly auth: RateLimitRule;
     readonly chatSend: RateLimitRule;
     readonly chatFetch: RateLimitRule;
     readonly accountSync: RateLimitRule;
+    readonly serverJoin: RateLimitRule;
   };
 }
 
@@ -110,11 +118,18 @@ const envSchema = z.object({
   OIDC_USERNAME_CLAIM: z.string().min(1).max(64).default('preferred_username'),
   PASSWORD_HASH_CONCURRENCY: integer(1, 64).default(Math.max(2, os.availableParallelism())),
   PASSWORD_HASH_QUEUE_MAX: integer(0, 100_000).default(200),
+  SERVER_NAME: z.string().trim().min(1).max(100).optional(),
+  SERVER_INVITE_MAX_RETRIES: integer(1, 1000).default(8),
+  SERVER_INVITE_IP_MAX_RETRIES: integer(1, 100_000).default(20),
+  SERVER_INVITE_RETRY_WINDOW_MS: integer(1000, 86_400_000).default(300_000),
+  SERVER_INVITE_RETRY_COOLDOWN_MS: integer(1000, 86_400_000).default(60_000),
+  SERVER_INVITE_MAX_COOLDOWN_MS: integer(1000, 7 * 86_400_000).default(3_600_000),
   SHUTDOWN_GRACE_MS: integer(0, 600_000).default(25_000),
   RATE_LIMIT_AUTH: rateLimit.default(parseRateLimit('100/15m')),
   RATE_LIMIT_CHAT_SEND: rateLimit.default(parseRateLimit('20/10s')),
   RATE_LIMIT_CHAT_FETCH: rateLimit.default(parseRateLimit('15/10s')),
   RATE_LIMIT_ACCOUNT_SYNC: rateLimit.default(parseRateLimit('120/10s')),
+  RATE_LIMIT_SERVER_JOIN: rateLimit.default(parseRateLimit('30/1m')),
 });
 
 export class ConfigError extends Error {
@@ -163,12 +178,23 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       passwordHashConcurrency: e.PASSWORD_HASH_CONCURRENCY,
       passwordHashQueueMax: e.PASSWORD_HASH_QUEUE_MAX,
     },
+    communities: {
+      defaultServerName: e.SERVER_NAME,
+      joinAttempts: {
+        windowMs: e.SERVER_INVITE_RETRY_WINDOW_MS,
+        maxFailuresPerUser: e.SERVER_INVITE_MAX_RETRIES,
+        maxFailuresPerIp: e.SERVER_INVITE_IP_MAX_RETRIES,
+        cooldownMs: e.SERVER_INVITE_RETRY_COOLDOWN_MS,
+        maxCooldownMs: e.SERVER_INVITE_MAX_COOLDOWN_MS,
+      },
+    },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     rateLimits: {
       auth: e.RATE_LIMIT_AUTH,
       chatSend: e.RATE_LIMIT_CHAT_SEND,
       chatFetch: e.RATE_LIMIT_CHAT_FETCH,
       accountSync: e.RATE_LIMIT_ACCOUNT_SYNC,
+      serverJoin: e.RATE_LIMIT_SERVER_JOIN,
     },
   };
   return deepFreeze(config);
@@ -203,6 +229,10 @@ function crossVariableProblems(env: Record<string, string | undefined>): string[
   const problems: string[] = [];
   if (env.REDIS_URL && !env.DATABASE_URL) {
     problems.push('DATABASE_URL is required when REDIS_URL is set: cluster pods must share one Postgres');
+  }
+  const cooldown = Number(env.SERVER_INVITE_RETRY_COOLDOWN_MS ?? 60_000);
+  if (cooldown > Number(env.SERVER_INVITE_MAX_COOLDOWN_MS ?? 3_600_000)) {
+    problems.push('SERVER_INVITE_RETRY_COOLDOWN_MS must not exceed SERVER_INVITE_MAX_COOLDOWN_MS');
   }
   const mode = env.AUTH_MODE ?? grytAuthModes[env.GRYT_AUTH_MODE ?? ''];
   if (mode === 'oidc' || mode === 'both') {

@@ -7,17 +7,19 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly retryAfterMs: number | undefined;
   readonly details: ValidationIssue[] | undefined;
+  readonly canReapply: boolean | undefined;
 
   constructor(
     code: ErrorCode,
     message: string = errorCatalogue[code].message,
-    options: { retryAfterMs?: number; details?: ValidationIssue[]; cause?: unknown } = {},
+    options: { retryAfterMs?: number; details?: ValidationIssue[]; canReapply?: boolean; cause?: unknown } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.retryAfterMs = options.retryAfterMs;
     this.details = options.details;
+    this.canReapply = options.canReapply;
   }
 
   toPayload(): ErrorPayload {
@@ -26,6 +28,7 @@ export class AppError extends Error {
       message: this.message,
       ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
       ...(this.details === undefined ? {} : { details: this.details }),
+      ...(this.canReapply === undefined ? {} : { canReapply: this.canReapply }),
     };
   }
 }

@@ -12,7 +12,16 @@ import { AccountService } from './domain/accounts/account.service.ts';
 import { Authenticator } from './domain/accounts/authenticator.ts';
 import { DeviceTokenService } from './domain/accounts/device-token.service.ts';
 import { ChatService } from './domain/chat/chat.service.ts';
+import { ChannelAdminService } from './domain/communities/channel-admin.service.ts';
 import { CommunityService } from './domain/communities/community.service.ts';
+import { InviteService } from './domain/communities/invite.service.ts';
+import { JoinRequestService } from './domain/communities/join-request.service.ts';
+import { MembershipService } from './domain/communities/membership.service.ts';
+import { ModerationService } from './domain/communities/moderation.service.ts';
+import { RoleService } from './domain/communities/role.service.ts';
+import { ServerSettingsService } from './domain/communities/server-settings.service.ts';
+import { ActivityRecorder } from './domain/discovery/activity-recorder.ts';
+import { DiscoveryService } from './domain/discovery/discovery.service.ts';
 import { Store } from './domain/store.ts';
 import { attachGateway } from './gateway/gateway.ts';
 import { SocketIoRealtime } from './gateway/socket-io-realtime.ts';
@@ -22,6 +31,7 @@ import { Readiness } from './lifecycle/readiness.ts';
 import { ShutdownRegistry } from './lifecycle/shutdown.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
+import { MemoryAttemptGuard, RedisAttemptGuard } from './rate-limit/attempt-guard.adapters.ts';
 import { MemoryRateLimiterFactory, RedisRateLimiterFactory } from './rate-limit/rate-limiter.adapters.ts';
 
 export interface RunningNode {
@@ -61,10 +71,20 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
   });
   const oidc = config.auth.oidc ? new JoseOidcVerifier(config.auth.oidc, logger) : undefined;
   const realtime = new SocketIoRealtime(io);
+  const clock = systemClock;
+  const joinAttempts = redis
+    ? new RedisAttemptGuard({
+        redis: redis.client,
+        keyPrefix: redis.keyPrefix,
+        name: 'server-join',
+        policy: config.communities.joinAttempts,
+        clock,
+        logger,
+      })
+    : new MemoryAttemptGuard(config.communities.joinAttempts, clock);
 
   // Domain
   const store = new Store(database.db);
-  const clock = systemClock;
   const authenticator = new Authenticator({ store, clock, mode: config.auth.mode, oidc });
   const accounts = new AccountService({
     store,
@@ -75,7 +95,17 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     mode: config.auth.mode,
   });
   const deviceTokens = new DeviceTokenService({ store });
-  const communities = new CommunityService({ store, realtime });
+  const activity = new ActivityRecorder({ store, clock, logger });
+  const communities = new CommunityService({ store, realtime, clock });
+  if (config.communities.defaultServerName) await communities.ensureDefaultServer(config.communities.defaultServerName);
+  const membership = new MembershipService({ store, realtime, clock, hasher, joinAttempts, activity, communities });
+  const serverSettings = new ServerSettingsService({ store, realtime, clock, hasher });
+  const channelAdmin = new ChannelAdminService({ store, realtime });
+  const roles = new RoleService({ store, realtime });
+  const invites = new InviteService({ store, clock });
+  const moderation = new ModerationService({ store, realtime, clock });
+  const joinRequests = new JoinRequestService({ store, realtime, clock, activity });
+  const discovery = new DiscoveryService({ store, clock });
   const chat = new ChatService({ store, communities });
 
   // Transports
@@ -88,6 +118,14 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     authenticator,
     deviceTokens,
     communities,
+    membership,
+    serverSettings,
+    channelAdmin,
+    roles,
+    invites,
+    moderation,
+    joinRequests,
+    discovery,
     chat,
     authLimiter: rateLimiters.create('auth', config.rateLimits.auth),
   });
@@ -99,12 +137,16 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     clock,
     authenticator,
     communities,
+    membership,
+    realtime,
     chat,
     limiters: {
       chatSend: rateLimiters.create('chat-send', config.rateLimits.chatSend),
       chatFetch: rateLimiters.create('chat-fetch', config.rateLimits.chatFetch),
       accountSync: rateLimiters.create('account-sync', config.rateLimits.accountSync),
+      serverJoin: rateLimiters.create('server-join', config.rateLimits.serverJoin),
     },
+    trustProxyHops: config.http.trustProxyHops,
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -122,6 +164,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
       httpServer.closeIdleConnections();
     });
   });
+  shutdown.add('flush community activity', () => activity.close());
   if (redis) shutdown.add('close redis', () => redis.close());
   shutdown.add('close database', () => database.close());
 

@@ -1,11 +1,13 @@
 import type { Database } from '@parley/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds, type DatabaseUnderTest } from './support/databases.ts';
+import { addMember } from './support/communities.ts';
 import { RecordingRealtime } from './support/recording-realtime.ts';
 import type { Actor } from '../src/domain/accounts/actor.ts';
 import { ChatService } from '../src/domain/chat/chat.service.ts';
 import { CommunityService } from '../src/domain/communities/community.service.ts';
 import { Store } from '../src/domain/store.ts';
+import { systemClock } from '../src/clock.ts';
 
 describe.each(databaseKinds)('ChatService on %s', (_kind, open) => {
   let underTest: DatabaseUnderTest;
@@ -21,7 +23,7 @@ describe.each(databaseKinds)('ChatService on %s', (_kind, open) => {
 
   async function createChannel(owner: Actor, members: Actor[] = []): Promise<string> {
     const server = await communities.createServer(owner, { name: 'test' });
-    for (const member of members) await store.repos.members.create({ serverId: server.id, userId: member.userId, nickname: null });
+    for (const member of members) await addMember(database, server.id, member.userId);
     return server.channels[0]!.id;
   }
 
@@ -29,7 +31,7 @@ describe.each(databaseKinds)('ChatService on %s', (_kind, open) => {
     underTest = await open();
     database = underTest.database;
     store = new Store(database.db);
-    communities = new CommunityService({ store, realtime: new RecordingRealtime() });
+    communities = new CommunityService({ store, realtime: new RecordingRealtime(), clock: systemClock });
     chat = new ChatService({ store, communities });
   });
   afterAll(() => underTest.close());

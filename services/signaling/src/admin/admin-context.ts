@@ -24,7 +24,13 @@ export interface AdminContext {
  * No node can be running on an embedded database while the CLI holds it (the
  * data directory is locked), so there are no connections to reach.
  */
-const noConnections: Realtime = { addUserToRooms: () => {}, endSessions: () => {} };
+const noConnections: Realtime = {
+  addUserToRooms: () => {},
+  removeUserFromRooms: () => {},
+  emit: () => {},
+  endSessions: () => {},
+  refreshRooms: () => {},
+};
 
 /**
  * Opens the database and, in a cluster, a Redis emitter: room operations

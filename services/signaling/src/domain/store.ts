@@ -5,8 +5,13 @@ import { OidcIdentityRepository } from './accounts/oidc-identity.repository.ts';
 import { SessionRepository } from './accounts/session.repository.ts';
 import { UserRepository } from './accounts/user.repository.ts';
 import { MessageRepository } from './chat/message.repository.ts';
+import { AuditLogRepository } from './communities/audit-log.repository.ts';
+import { BanRepository } from './communities/ban.repository.ts';
 import { ChannelRepository } from './communities/channel.repository.ts';
+import { InviteRepository } from './communities/invite.repository.ts';
+import { JoinRequestRepository } from './communities/join-request.repository.ts';
 import { MemberRepository } from './communities/member.repository.ts';
+import { RoleRepository } from './communities/role.repository.ts';
 import { ServerRepository } from './communities/server.repository.ts';
 
 export interface Repositories {
@@ -18,6 +23,11 @@ export interface Repositories {
   channels: ChannelRepository;
   members: MemberRepository;
   messages: MessageRepository;
+  roles: RoleRepository;
+  invites: InviteRepository;
+  bans: BanRepository;
+  joinRequests: JoinRequestRepository;
+  auditLog: AuditLogRepository;
 }
 
 function createRepositories(db: Kysely<DB>): Repositories {
@@ -30,6 +40,11 @@ function createRepositories(db: Kysely<DB>): Repositories {
     channels: new ChannelRepository(db),
     members: new MemberRepository(db),
     messages: new MessageRepository(db),
+    roles: new RoleRepository(db),
+    invites: new InviteRepository(db),
+    bans: new BanRepository(db),
+    joinRequests: new JoinRequestRepository(db),
+    auditLog: new AuditLogRepository(db),
   };
 }
 

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.ts';
 import type { Authenticator } from '../domain/accounts/authenticator.ts';
 import type { ChatService } from '../domain/chat/chat.service.ts';
 import type { CommunityService } from '../domain/communities/community.service.ts';
+import type { MembershipService } from '../domain/communities/membership.service.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
@@ -10,6 +11,7 @@ import { chatHandlers } from './chat.handlers.ts';
 import { announcePeerOnline, endAtExpiry, identityRooms, replaceOlderConnections } from './connection.ts';
 import { bindHandlers } from './event-handler.ts';
 import { authenticateHandshake, roomsToJoin } from './handshake.ts';
+import type { SocketIoRealtime } from './socket-io-realtime.ts';
 import type { ParleyServer } from './socket-server.ts';
 
 export interface GatewayDeps {
@@ -18,8 +20,12 @@ export interface GatewayDeps {
   clock: Clock;
   authenticator: Authenticator;
   communities: CommunityService;
+  membership: MembershipService;
+  realtime: SocketIoRealtime;
   chat: ChatService;
-  limiters: { chatSend: RateLimiter; chatFetch: RateLimiter; accountSync: RateLimiter };
+  limiters: { chatSend: RateLimiter; chatFetch: RateLimiter; accountSync: RateLimiter; serverJoin: RateLimiter };
+  /** Proxy hops whose `X-Forwarded-For` is believed, for the client address. */
+  trustProxyHops: number;
 }
 
 /** Authenticates every connection, puts it in its rooms and binds the event handlers. */

@@ -1,6 +1,8 @@
-import type { SessionEndReason } from '@parley/protocol';
+import type { InterServerEvents, ServerToClientEvents, SessionEndReason } from '@parley/protocol';
 import type { Realtime } from '../realtime/realtime.ts';
 import { rooms } from '../realtime/rooms.ts';
+
+type RoomsRefresh = Parameters<InterServerEvents['rooms:refresh']>[0];
 
 /**
  * The part of a Socket.IO server, or of a Redis emitter, that room operations
@@ -9,21 +11,42 @@ import { rooms } from '../realtime/rooms.ts';
 export interface RoomOperator {
   in(room: string | string[]): {
     socketsJoin(room: string | string[]): void;
+    socketsLeave(room: string | string[]): void;
     disconnectSockets(close?: boolean): void;
-    emit(event: 'session:ended', payload: { reason: SessionEndReason }): unknown;
+    emit<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): unknown;
   };
+  /** Reaches the other pods (never this one). */
+  serverSideEmit(event: 'rooms:refresh', payload: RoomsRefresh): unknown;
 }
 
 /** Room operations through the Socket.IO adapter, so they reach sockets on every pod. */
 export class SocketIoRealtime implements Realtime {
   readonly #io: RoomOperator;
+  #refreshLocally: (event: RoomsRefresh) => void = () => {};
 
   constructor(io: RoomOperator) {
     this.#io = io;
   }
 
+  /** Set by the gateway: how this pod refreshes its own sockets' rooms (other pods hear `rooms:refresh`). */
+  onRefreshRooms(listener: (event: RoomsRefresh) => void): void {
+    this.#refreshLocally = listener;
+  }
+
   addUserToRooms(userId: string, roomNames: string[]): void {
-    this.#io.in(rooms.user(userId)).socketsJoin(roomNames);
+    if (roomNames.length > 0) this.#io.in(rooms.user(userId)).socketsJoin(roomNames);
+  }
+
+  removeUserFromRooms(userId: string, roomNames: string[]): void {
+    if (roomNames.length > 0) this.#io.in(rooms.user(userId)).socketsLeave(roomNames);
+  }
+
+  emit<E extends keyof ServerToClientEvents>(
+    roomNames: string | string[],
+    event: E,
+    ...args: Parameters<ServerToClientEvents[E]>
+  ): void {
+    this.#io.in(roomNames).emit(event, ...args);
   }
 
   endSessions(sessionIds: string[], reason: SessionEndReason): void {
@@ -32,5 +55,11 @@ export class SocketIoRealtime implements Realtime {
     // Published in this order on one Redis connection, so each pod delivers the notice before closing.
     sessions.emit('session:ended', { reason });
     sessions.disconnectSockets(true);
+  }
+
+  refreshRooms(serverId: string, userIds?: string[]): void {
+    const event = userIds ? { serverId, userIds } : { serverId };
+    this.#io.serverSideEmit('rooms:refresh', event);
+    this.#refreshLocally(event);
   }
 }

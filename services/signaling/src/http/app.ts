@@ -5,7 +5,15 @@ import type { AccountService } from '../domain/accounts/account.service.ts';
 import type { Authenticator } from '../domain/accounts/authenticator.ts';
 import type { DeviceTokenService } from '../domain/accounts/device-token.service.ts';
 import type { ChatService } from '../domain/chat/chat.service.ts';
+import type { ChannelAdminService } from '../domain/communities/channel-admin.service.ts';
 import type { CommunityService } from '../domain/communities/community.service.ts';
+import type { InviteService } from '../domain/communities/invite.service.ts';
+import type { JoinRequestService } from '../domain/communities/join-request.service.ts';
+import type { MembershipService } from '../domain/communities/membership.service.ts';
+import type { ModerationService } from '../domain/communities/moderation.service.ts';
+import type { RoleService } from '../domain/communities/role.service.ts';
+import type { ServerSettingsService } from '../domain/communities/server-settings.service.ts';
+import type { DiscoveryService } from '../domain/discovery/discovery.service.ts';
 import type { Readiness } from '../lifecycle/readiness.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -14,8 +22,13 @@ import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
 import { errorHandler, notFound } from './error-handler.ts';
 import { healthRoutes } from './health.routes.ts';
 import { httpMetrics } from './http-metrics.ts';
+import { discoveryRoutes } from './discovery.routes.ts';
+import { invitesRoutes } from './invites.routes.ts';
+import { joinRequestsRoutes, requestsRoutes } from './join-requests.routes.ts';
+import { membersRoutes } from './members.routes.ts';
 import { messagesRoutes } from './messages.routes.ts';
 import { requestLogging } from './request-logging.ts';
+import { serverAdminRoutes } from './server-admin.routes.ts';
 import { serversRoutes } from './servers.routes.ts';
 import { usersRoutes } from './users.routes.ts';
 
@@ -28,6 +41,14 @@ export interface HttpAppDeps {
   authenticator: Authenticator;
   deviceTokens: DeviceTokenService;
   communities: CommunityService;
+  membership: MembershipService;
+  serverSettings: ServerSettingsService;
+  channelAdmin: ChannelAdminService;
+  roles: RoleService;
+  invites: InviteService;
+  moderation: ModerationService;
+  joinRequests: JoinRequestService;
+  discovery: DiscoveryService;
   chat: ChatService;
   authLimiter: RateLimiter;
 }
@@ -45,7 +66,14 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
 
   app.use(healthRoutes({ nodeId: config.nodeId, readiness: deps.readiness, metrics: deps.metrics }));
   app.use('/api/users', usersRoutes(deps));
+  // Discovery's public GETs first: `/search`, `/featured` and `/trending` are not server ids.
+  app.use('/api/servers', discoveryRoutes(deps));
   app.use('/api/servers', serversRoutes(deps));
+  app.use('/api/servers', serverAdminRoutes(deps));
+  app.use('/api/servers', invitesRoutes(deps));
+  app.use('/api/servers', membersRoutes(deps));
+  app.use('/api/servers', joinRequestsRoutes(deps));
+  app.use('/api/requests', requestsRoutes(deps));
   app.use('/api/messages', messagesRoutes(deps));
 
   app.use(notFound);

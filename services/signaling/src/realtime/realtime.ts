@@ -1,4 +1,4 @@
-import type { SessionEndReason } from '@parley/protocol';
+import type { ServerToClientEvents, SessionEndReason } from '@parley/protocol';
 
 /**
  * What domain code may ask of the live connections, whichever pod holds them.
@@ -8,6 +8,19 @@ import type { SessionEndReason } from '@parley/protocol';
 export interface Realtime {
   /** Adds every connection of the user, on every pod, to these rooms. */
   addUserToRooms(userId: string, roomNames: string[]): void;
+  /** Takes every connection of the user, on every pod, out of these rooms. */
+  removeUserFromRooms(userId: string, roomNames: string[]): void;
+  /** Emits to everyone in these rooms, on every pod. */
+  emit<E extends keyof ServerToClientEvents>(
+    roomNames: string | string[],
+    event: E,
+    ...args: Parameters<ServerToClientEvents[E]>
+  ): void;
   /** Tells every connection of these sessions, on every pod, why it ends, then closes it. */
   endSessions(sessionIds: string[], reason: SessionEndReason): void;
+  /**
+   * Roles or channel overrides of a community changed: every pod recomputes
+   * the channel rooms of its connections of these users (all members when omitted).
+   */
+  refreshRooms(serverId: string, userIds?: string[]): void;
 }

@@ -1,13 +1,30 @@
-import type { SessionEndReason } from '@parley/protocol';
+import type { ServerToClientEvents, SessionEndReason } from '@parley/protocol';
 import type { Realtime } from '../../src/realtime/realtime.ts';
 
-/** A Realtime port for domain tests without sockets: it records the sessions it was asked to end. */
+/** A Realtime port for domain tests without sockets: it records what it was asked to do. */
 export class RecordingRealtime implements Realtime {
   readonly endedSessions: Array<{ sessionId: string; reason: SessionEndReason }> = [];
+  readonly emitted: Array<{ rooms: string | string[]; event: keyof ServerToClientEvents; payload: unknown }> = [];
+  readonly roomChanges: Array<{ userId: string; change: 'join' | 'leave'; rooms: string[] }> = [];
+  readonly refreshes: Array<{ serverId: string; userIds?: string[] }> = [];
 
-  addUserToRooms(): void {}
+  addUserToRooms(userId: string, rooms: string[]): void {
+    this.roomChanges.push({ userId, change: 'join', rooms });
+  }
+
+  removeUserFromRooms(userId: string, rooms: string[]): void {
+    this.roomChanges.push({ userId, change: 'leave', rooms });
+  }
+
+  emit<E extends keyof ServerToClientEvents>(rooms: string | string[], event: E, ...args: Parameters<ServerToClientEvents[E]>): void {
+    this.emitted.push({ rooms, event, payload: args[0] });
+  }
 
   endSessions(sessionIds: string[], reason: SessionEndReason): void {
     for (const sessionId of sessionIds) this.endedSessions.push({ sessionId, reason });
+  }
+
+  refreshRooms(serverId: string, userIds?: string[]): void {
+    this.refreshes.push(userIds ? { serverId, userIds } : { serverId });
   }
 }

@@ -34,10 +34,10 @@ export class ChatService {
   /**
    * Stores a message and resolves once it is committed. A repeated
    * (author, channel, nonce) returns the first message with `created: false`
-   * and writes nothing. Throws `channel_not_found`, `not_a_member`.
+   * and writes nothing. Throws `channel_not_found`, `not_a_member`, `forbidden`, `muted`.
    */
   async send(actor: Actor, input: SendMessage): Promise<{ message: ChatMessage; created: boolean }> {
-    const channel = await this.#communities.requireTextChannelAccess(actor.userId, input.conversationId);
+    const channel = await this.#communities.requireTextChannel(actor.userId, input.conversationId, 'send_messages');
     const nonce = input.nonce ?? null;
     if (nonce) {
       const existing = await this.#store.repos.messages.getByNonce(channel.id, actor.userId, nonce);
@@ -67,9 +67,9 @@ export class ChatService {
     }
   }
 
-  /** A page of history before the cursor, oldest first. Throws `channel_not_found`, `not_a_member`. */
+  /** A page of history before the cursor, oldest first. Throws `channel_not_found`, `not_a_member`, `forbidden`. */
   async fetch(actor: Actor, input: FetchHistory): Promise<ChatFetchResult> {
-    const channel = await this.#communities.requireTextChannelAccess(actor.userId, input.conversationId);
+    const channel = await this.#communities.requireTextChannel(actor.userId, input.conversationId, 'view_channels');
     const limit = Math.min(input.limit ?? limits.fetchLimit.default, limits.fetchLimit.max);
     const rows = await this.#store.repos.messages.listBefore(channel.id, toCursor(input.before), limit + 1);
     const hasMore = rows.length > limit;

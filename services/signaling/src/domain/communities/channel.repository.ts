@@ -1,4 +1,4 @@
-import type { ChannelRow, DB } from '@parley/db';
+import type { ChannelOverrideRow, ChannelRow, DB } from '@parley/db';
 import type { Kysely } from 'kysely';
 
 export class ChannelRepository {
@@ -12,12 +12,78 @@ export class ChannelRepository {
     return this.#db.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /** In display order. */
+  listByServer(serverId: string): Promise<ChannelRow[]> {
+    return this.#db
+      .selectFrom('channels')
+      .selectAll()
+      .where('server_id', '=', serverId)
+      .orderBy('position')
+      .orderBy('created_at')
+      .execute();
+  }
+
+  async countByServer(serverId: string): Promise<number> {
+    const row = await this.#db
+      .selectFrom('channels')
+      .select((eb) => eb.fn.countAll<string>().as('count'))
+      .where('server_id', '=', serverId)
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
   create(values: { serverId: string; name: string; type: 'text' | 'voice'; position: number }): Promise<ChannelRow> {
     return this.#db
       .insertInto('channels')
       .values({ server_id: values.serverId, name: values.name, type: values.type, position: values.position })
       .returningAll()
       .executeTakeFirstOrThrow();
+  }
+
+  update(serverId: string, id: string, values: { name?: string; position?: number }): Promise<ChannelRow | undefined> {
+    return this.#db
+      .updateTable('channels')
+      .set(values)
+      .where('server_id', '=', serverId)
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  delete(serverId: string, id: string): Promise<ChannelRow | undefined> {
+    return this.#db
+      .deleteFrom('channels')
+      .where('server_id', '=', serverId)
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /** The permission overrides of these channels. */
+  listOverrides(channelIds: string[]): Promise<ChannelOverrideRow[]> {
+    if (channelIds.length === 0) return Promise.resolve([]);
+    return this.#db.selectFrom('channel_overrides').selectAll().where('channel_id', 'in', channelIds).execute();
+  }
+
+  setOverride(values: { channelId: string; roleId: string; allow: string[]; deny: string[] }): Promise<ChannelOverrideRow> {
+    return this.#db
+      .insertInto('channel_overrides')
+      .values({ channel_id: values.channelId, role_id: values.roleId, allow: values.allow, deny: values.deny })
+      .onConflict((conflict) =>
+        conflict.columns(['channel_id', 'role_id']).doUpdateSet({ allow: values.allow, deny: values.deny }),
+      )
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  async deleteOverride(channelId: string, roleId: string): Promise<boolean> {
+    const row = await this.#db
+      .deleteFrom('channel_overrides')
+      .where('channel_id', '=', channelId)
+      .where('role_id', '=', roleId)
+      .returning('role_id')
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   /**

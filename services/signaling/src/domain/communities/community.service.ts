@@ -1,24 +1,33 @@
-import type { Channel, CreateServerRequest, Server, ServerWithChannels } from '@parley/protocol';
-import type { ChannelRow, ServerRow } from '@parley/db';
+import type { ChannelRow } from '@parley/db';
+import type { CreateServerRequest, Permission, ServerWithChannels } from '@parley/protocol';
 import { AppError } from '../../errors.ts';
 import type { Realtime } from '../../realtime/realtime.ts';
 import { rooms } from '../../realtime/rooms.ts';
+import type { Clock } from '../../clock.ts';
 import type { Actor } from '../accounts/actor.ts';
-import type { Store } from '../store.ts';
+import type { Repositories, Store } from '../store.ts';
+import { toChannel, toServer } from './community.mappers.ts';
+import { admitMember } from './admission.ts';
+import { loadAccess } from './member-access.ts';
+import { channelPermissionsOf, type Grant } from './permissions.ts';
 
 export const DEFAULT_TEXT_CHANNEL = 'general';
+export const DEFAULT_VOICE_CHANNEL = 'Voice';
 
-/** Communities ("servers"), their channels and members. */
+/** Communities ("servers"): creation, the deployment's default one, and who may use which channel. */
 export class CommunityService {
   readonly #store: Store;
   readonly #realtime: Realtime;
+  readonly #clock: Clock;
+  #defaultServerId: string | undefined;
 
-  constructor(deps: { store: Store; realtime: Realtime }) {
+  constructor(deps: { store: Store; realtime: Realtime; clock: Clock }) {
     this.#store = deps.store;
     this.#realtime = deps.realtime;
+    this.#clock = deps.clock;
   }
 
-  /** Creates a community with one text channel; the actor is its owner and first member. */
+  /** Creates a community with the built-in roles and a text channel; the actor is its owner and first member. */
   async createServer(actor: Actor, input: CreateServerRequest): Promise<ServerWithChannels> {
     const { server, channel } = await this.#store.transaction(async (repos) => {
       const server = await repos.servers.create({
@@ -26,50 +35,105 @@ export class CommunityService {
         description: input.description || null,
         ownerId: actor.userId,
       });
-      const channel = await repos.channels.create({
-        serverId: server.id,
-        name: DEFAULT_TEXT_CHANNEL,
-        type: 'text',
-        position: 0,
-      });
-      await repos.members.create({ serverId: server.id, userId: actor.userId, nickname: null });
-      return { server, channel };
+      const channel = await createStarterContent(repos, server.id);
+      await admitMember(repos, { server, userId: actor.userId, nickname: null });
+      await repos.auditLog.append({ serverId: server.id, actorId: actor.userId, action: 'server.create' });
+      return { server: { ...server, member_count: 1 }, channel };
     });
     this.#realtime.addUserToRooms(actor.userId, [rooms.server(server.id), rooms.channel(channel.id)]);
     return { ...toServer(server), channels: [toChannel(channel)] };
   }
 
-  /** Rooms a new connection of this user belongs in: its servers and their channels. */
+  /**
+   * Creates the deployment's one community (`SERVER_NAME`) unless it exists.
+   * Safe when several pods start at once: one insert wins, the others read
+   * it. It has no owner until the first user joins (see MembershipService).
+   */
+  async ensureDefaultServer(name: string): Promise<string> {
+    const id = await this.#store.transaction(async (repos) => {
+      const created = await repos.servers.createDefault({ name });
+      if (created) {
+        await createStarterContent(repos, created.id);
+        await repos.channels.create({ serverId: created.id, name: DEFAULT_VOICE_CHANNEL, type: 'voice', position: 1 });
+        return created.id;
+      }
+      const existing = await repos.servers.getDefault();
+      if (!existing) throw new Error('the default community was neither created nor found');
+      return existing.id;
+    });
+    this.#defaultServerId = id;
+    return id;
+  }
+
+  /** The community an event names, or the default one where `SERVER_NAME` runs one. Throws `invalid_payload`. */
+  resolveServerId(serverId: string | undefined): string {
+    const id = serverId ?? this.#defaultServerId;
+    if (!id) throw new AppError('invalid_payload', 'serverId is required', { details: [{ path: 'serverId', message: 'is required' }] });
+    return id;
+  }
+
+  /** Rooms a new connection of this user belongs in: its communities and the channels it may see. */
   async roomsOf(userId: string): Promise<string[]> {
-    const { serverIds, channelIds } = await this.#store.repos.members.listSubscriptions(userId);
-    return [...serverIds.map(rooms.server), ...channelIds.map(rooms.channel)];
+    const serverIds = await this.#store.repos.members.listServerIds(userId);
+    const visible = await Promise.all(serverIds.map((serverId) => this.visibleChannels(serverId, [userId])));
+    return serverIds.flatMap((serverId, index) => {
+      const channelIds = visible[index]!.byUser.get(userId) ?? [];
+      return [rooms.server(serverId), ...channelIds.map(rooms.channel)];
+    });
   }
 
   /**
-   * The text channel, when the user may read and write it.
-   * Throws `channel_not_found` or `not_a_member`.
+   * For each of these users who is an active member, the ids of the
+   * community's channels they may view; `all` lists every channel.
    */
-  async requireTextChannelAccess(userId: string, channelId: string): Promise<ChannelRow> {
+  async visibleChannels(
+    serverId: string,
+    userIds?: string[],
+  ): Promise<{ all: string[]; byUser: Map<string, string[]> }> {
+    const repos = this.#store.repos;
+    const [server, channels, memberIds] = await Promise.all([
+      repos.servers.get(serverId),
+      repos.channels.listByServer(serverId),
+      repos.members.listUserIds(serverId, userIds),
+    ]);
+    const byUser = new Map<string, string[]>();
+    if (!server) return { all: [], byUser };
+    const [overrides, rolesByUser] = await Promise.all([
+      repos.channels.listOverrides(channels.map((channel) => channel.id)),
+      repos.roles.listOfMembers(serverId, memberIds),
+    ]);
+    for (const userId of memberIds) {
+      const grant: Grant = { isOwner: server.owner_id === userId, roles: rolesByUser.get(userId) ?? [] };
+      const visible = channels.filter((channel) =>
+        channelPermissionsOf(grant, overrides.filter((override) => override.channel_id === channel.id)).has('view_channels'),
+      );
+      byUser.set(userId, visible.map((channel) => channel.id));
+    }
+    return { all: channels.map((channel) => channel.id), byUser };
+  }
+
+  /**
+   * The text channel, when the user holds `permission` in it (and, to send,
+   * is not server-muted). Throws `channel_not_found`, `not_a_member`, `forbidden`, `muted`.
+   */
+  async requireTextChannel(userId: string, channelId: string, permission: Permission): Promise<ChannelRow> {
     const channel = await this.#store.repos.channels.get(channelId);
     if (!channel || channel.type !== 'text') throw new AppError('channel_not_found');
-    const member = await this.#store.repos.members.getActive(channel.server_id, userId);
-    if (!member) throw new AppError('not_a_member');
+    const [access, overrides] = await Promise.all([
+      loadAccess(this.#store.repos, channel.server_id, userId),
+      this.#store.repos.channels.listOverrides([channel.id]),
+    ]);
+    const granted = access.inChannel(overrides);
+    if (!granted.has('view_channels') || !granted.has(permission)) {
+      throw new AppError('forbidden', `This needs the ${permission} permission in this channel`);
+    }
+    if (permission === 'send_messages' && access.isMuted(this.#clock.now())) throw new AppError('muted');
     return channel;
   }
 }
 
-function toServer(row: ServerRow): Server {
-  return {
-    id: row.id,
-    name: row.name,
-    description: row.description,
-    ownerId: row.owner_id,
-    joinPolicy: row.join_policy,
-    discoverable: row.discoverable,
-    createdAt: row.created_at.toISOString(),
-  };
-}
-
-function toChannel(row: ChannelRow): Channel {
-  return { id: row.id, serverId: row.server_id, name: row.name, type: row.type, position: row.position };
+/** The built-in roles and the first text channel of a new community. */
+async function createStarterContent(repos: Repositories, serverId: string): Promise<ChannelRow> {
+  await repos.roles.createBuiltins(serverId);
+  return repos.channels.create({ serverId, name: DEFAULT_TEXT_CHANNEL, type: 'text', position: 0 });
 }

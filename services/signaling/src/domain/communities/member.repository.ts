@@ -1,5 +1,18 @@
 import type { DB, MemberRow } from '@parley/db';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+
+/** A member with their account's names and the ids of the roles they hold. */
+export interface MemberWithUser extends MemberRow {
+  username: string;
+  display_name: string;
+  role_ids: string[];
+}
+
+/** Where a page of members (ordered by join time) continues. */
+export interface MemberCursor {
+  joinedAt: Date;
+  userId: string;
+}
 
 export class MemberRepository {
   readonly #db: Kysely<DB>;
@@ -18,26 +31,118 @@ export class MemberRepository {
       .executeTakeFirst();
   }
 
-  create(values: { serverId: string; userId: string; nickname: string | null }): Promise<MemberRow> {
+  /** An active member with names and roles. */
+  async getWithUser(serverId: string, userId: string): Promise<MemberWithUser | undefined> {
+    const [member] = await this.#withUser(serverId).where('members.user_id', '=', userId).execute();
+    return member;
+  }
+
+  /**
+   * Makes the user an active member again, or for the first time; undefined
+   * when they already are one. A server mute survives leaving and rejoining;
+   * roles do not (leaving drops them).
+   */
+  activate(values: { serverId: string; userId: string; nickname: string | null }): Promise<MemberRow | undefined> {
     return this.#db
       .insertInto('members')
       .values({ server_id: values.serverId, user_id: values.userId, nickname: values.nickname })
+      .onConflict((conflict) =>
+        conflict.columns(['server_id', 'user_id']).doUpdateSet((eb) => ({
+          active: true,
+          joined_at: new Date(),
+          nickname: eb.fn.coalesce(eb.ref('excluded.nickname'), eb.ref('members.nickname')),
+        })).where('members.active', '=', false),
+      )
       .returningAll()
-      .executeTakeFirstOrThrow();
+      .executeTakeFirst();
   }
 
-  /** Ids of the servers a user is an active member of, and of their channels. */
-  async listSubscriptions(userId: string): Promise<{ serverIds: string[]; channelIds: string[] }> {
+  /** Deactivates the membership and drops its roles; false when it was not active. */
+  async deactivate(serverId: string, userId: string): Promise<boolean> {
+    const row = await this.#db
+      .updateTable('members')
+      .set({ active: false })
+      .where('server_id', '=', serverId)
+      .where('user_id', '=', userId)
+      .where('active', '=', true)
+      .returning('user_id')
+      .executeTakeFirst();
+    if (!row) return false;
+    await this.#db.deleteFrom('member_roles').where('server_id', '=', serverId).where('user_id', '=', userId).execute();
+    return true;
+  }
+
+  update(
+    serverId: string,
+    userId: string,
+    values: { nickname?: string | null; muted?: boolean; mutedUntil?: Date | null },
+  ): Promise<MemberRow | undefined> {
+    return this.#db
+      .updateTable('members')
+      .set({
+        ...(values.nickname === undefined ? {} : { nickname: values.nickname }),
+        ...(values.muted === undefined ? {} : { muted: values.muted }),
+        ...(values.mutedUntil === undefined ? {} : { muted_until: values.mutedUntil }),
+      })
+      .where('server_id', '=', serverId)
+      .where('user_id', '=', userId)
+      .where('active', '=', true)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /** Active members in join order, after `cursor`. */
+  list(serverId: string, options: { after?: MemberCursor; limit: number }): Promise<MemberWithUser[]> {
+    let query = this.#withUser(serverId);
+    const after = options.after;
+    if (after) {
+      query = query.where((eb) =>
+        eb.or([
+          eb('members.joined_at', '>', after.joinedAt),
+          eb.and([eb('members.joined_at', '=', after.joinedAt), eb('members.user_id', '>', after.userId)]),
+        ]),
+      );
+    }
+    return query.orderBy('members.joined_at').orderBy('members.user_id').limit(options.limit).execute();
+  }
+
+  /** Ids of the active members among `userIds` (all of them when omitted). */
+  async listUserIds(serverId: string, userIds?: string[]): Promise<string[]> {
+    if (userIds?.length === 0) return [];
+    let query = this.#db
+      .selectFrom('members')
+      .select('user_id')
+      .where('server_id', '=', serverId)
+      .where('active', '=', true);
+    if (userIds) query = query.where('user_id', 'in', userIds);
+    return (await query.execute()).map((row) => row.user_id);
+  }
+
+  /** Ids of the communities a user is an active member of. */
+  async listServerIds(userId: string): Promise<string[]> {
     const rows = await this.#db
       .selectFrom('members')
-      .leftJoin('channels', 'channels.server_id', 'members.server_id')
-      .select(['members.server_id as serverId', 'channels.id as channelId'])
-      .where('members.user_id', '=', userId)
-      .where('members.active', '=', true)
+      .select('server_id')
+      .where('user_id', '=', userId)
+      .where('active', '=', true)
       .execute();
-    return {
-      serverIds: [...new Set(rows.map((row) => row.serverId))],
-      channelIds: rows.flatMap((row) => (row.channelId ? [row.channelId] : [])),
-    };
+    return rows.map((row) => row.server_id);
+  }
+
+  #withUser(serverId: string) {
+    return this.#db
+      .selectFrom('members')
+      .innerJoin('users', 'users.id', 'members.user_id')
+      .selectAll('members')
+      .select(['users.username', 'users.display_name'])
+      .select(
+        sql<string[]>`coalesce((
+          select array_agg(member_roles.role_id) from member_roles
+          where member_roles.server_id = members.server_id and member_roles.user_id = members.user_id
+        ), '{}')`.as('role_ids'),
+      )
+      .where('members.server_id', '=', serverId)
+      .where('members.active', '=', true)
+      .$castTo<MemberWithUser>();
   }
 }

@@ -1,5 +1,6 @@
 import type { DB, ServerRow } from '@parley/db';
-import type { Kysely } from 'kysely';
+import type { Kysely, Updateable } from 'kysely';
+import type { ServersTable } from '@parley/db';
 
 export class ServerRepository {
   readonly #db: Kysely<DB>;
@@ -12,11 +13,82 @@ export class ServerRepository {
     return this.#db.selectFrom('servers').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  create(values: { name: string; description: string | null; ownerId: string }): Promise<ServerRow> {
+  /** The row, locked until the transaction ends. */
+  getForUpdate(id: string): Promise<ServerRow | undefined> {
+    return this.#db.selectFrom('servers').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+  }
+
+  /** The community `SERVER_NAME` runs, if it was created. */
+  getDefault(): Promise<ServerRow | undefined> {
+    return this.#db.selectFrom('servers').selectAll().where('is_default', '=', true).executeTakeFirst();
+  }
+
+  create(values: { name: string; description: string | null; ownerId: string | null; isDefault?: boolean }): Promise<ServerRow> {
     return this.#db
       .insertInto('servers')
-      .values({ name: values.name, description: values.description, owner_id: values.ownerId })
+      .values({
+        name: values.name,
+        description: values.description,
+        owner_id: values.ownerId,
+        is_default: values.isDefault ?? false,
+      })
       .returningAll()
       .executeTakeFirstOrThrow();
+  }
+
+  /** Creates the default community unless one exists; undefined when another pod was first. */
+  createDefault(values: { name: string }): Promise<ServerRow | undefined> {
+    return this.#db
+      .insertInto('servers')
+      .values({ name: values.name, description: null, owner_id: null, is_default: true, join_policy: 'invite' })
+      .onConflict((conflict) => conflict.column('is_default').where('is_default', '=', true).doNothing())
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  update(id: string, values: Omit<Updateable<ServersTable>, 'id' | 'created_at'>): Promise<ServerRow | undefined> {
+    return this.#db
+      .updateTable('servers')
+      .set({ ...values, updated_at: new Date() })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  delete(id: string): Promise<ServerRow | undefined> {
+    return this.#db.deleteFrom('servers').where('id', '=', id).returningAll().executeTakeFirst();
+  }
+
+  /** Makes `userId` the owner only if the community has none: false when someone else claimed it first. */
+  async claimOwnership(id: string, userId: string): Promise<boolean> {
+    const row = await this.#db
+      .updateTable('servers')
+      .set({ owner_id: userId, updated_at: new Date() })
+      .where('id', '=', id)
+      .where('owner_id', 'is', null)
+      .returning('id')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Counts one more member unless that passes `max_members` or `deploymentMax`: false when full. */
+  async addMember(id: string, deploymentMax: number): Promise<boolean> {
+    const row = await this.#db
+      .updateTable('servers')
+      .set((eb) => ({ member_count: eb('member_count', '+', 1) }))
+      .where('id', '=', id)
+      .where('member_count', '<', deploymentMax)
+      .where((eb) => eb.or([eb('max_members', 'is', null), eb('member_count', '<', eb.ref('max_members'))]))
+      .returning('id')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async removeMember(id: string): Promise<void> {
+    await this.#db
+      .updateTable('servers')
+      .set((eb) => ({ member_count: eb('member_count', '-', 1) }))
+      .where('id', '=', id)
+      .execute();
   }
 }

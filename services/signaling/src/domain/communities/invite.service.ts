@@ -1,0 +1,4 @@
+// SKELETON
+export class InviteService {
+  constructor(_deps: object) {}
+}

@@ -1,0 +1,4 @@
+// SKELETON
+export class JoinRequestService {
+  constructor(_deps: object) {}
+}

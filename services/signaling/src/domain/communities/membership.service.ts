@@ -1,0 +1,4 @@
+// SKELETON
+export class MembershipService {
+  constructor(_deps: object) {}
+}
