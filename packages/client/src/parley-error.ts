@@ -8,9 +8,11 @@ type ParleyErrorInit = Omit<ErrorPayload, 'code'> & { code: ErrorCode | ClientEr
 /** A request the server refused, or one that got no answer (`code: 'timeout'`, `'disconnected'`, `'network_error'`). */
 export class ParleyError extends Error {
   readonly code: ErrorCode | ClientErrorCode;
-  /** When the server asks the client to wait (`rate_limited`, `unavailable`). */
+  /** When the server asks the client to wait (`rate_limited`, `too_many_attempts`, `unavailable`, a timed `banned`). */
   readonly retryAfterMs: number | undefined;
   readonly details: ValidationIssue[] | undefined;
+  /** With `join_request_rejected`: whether a new join request may be sent. */
+  readonly canReapply: boolean | undefined;
   /** HTTP status, for REST calls. */
   readonly status: number | undefined;
 
@@ -20,6 +22,7 @@ export class ParleyError extends Error {
     this.code = payload.code;
     this.retryAfterMs = payload.retryAfterMs;
     this.details = payload.details;
+    this.canReapply = payload.canReapply;
     this.status = status;
   }
 }

@@ -56,6 +56,8 @@ export const errorCatalogue = {
   join_request_pending: { status: 409, message: 'Your request to join is waiting for approval' },
   /** A `request` community rejected the actor's request; `canReapply` says whether a new one may be sent. */
   join_request_rejected: { status: 403, message: 'Your request to join was rejected' },
+  /** The actor is already a member of this community. */
+  already_member: { status: 409, message: 'You are already a member of this server' },
   /** The owner cannot leave their community; they transfer it first (or delete it). */
   owner_cannot_leave: { status: 409, message: 'The owner cannot leave the server' },
   /** Acting on a member (or role) needs a strictly higher role rank than theirs. */

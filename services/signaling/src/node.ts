@@ -104,7 +104,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
   const roles = new RoleService({ store, realtime });
   const invites = new InviteService({ store, clock });
   const moderation = new ModerationService({ store, realtime, clock });
-  const joinRequests = new JoinRequestService({ store, realtime, clock, activity });
+  const joinRequests = new JoinRequestService({ store, realtime, clock, activity, communities });
   const discovery = new DiscoveryService({ store, clock });
   const chat = new ChatService({ store, communities });
 

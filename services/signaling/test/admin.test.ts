@@ -63,6 +63,51 @@ describe('npm run admin -- revoke-sessions', () => {
   });
 });
 
+describe('npm run admin -- set-owner', () => {
+  it('transfers a community by user id or username; the old owner stays a member; audited; members hear it', async () => {
+    const owner = await registerUser(node.url);
+    const heir = await registerUser(node.url);
+    const server = await owner.http.createServer({ name: 'succession' });
+    const ownerSocket = await connect(node.url, owner);
+    const updated = nextEvent(ownerSocket, 'server:updated');
+
+    const result = await admin(node.env, 'set-owner', '--server', server.id, '--user', heir.session.username);
+    expect(result).toMatchObject({ status: 0, output: expect.stringContaining(`previous owner: ${owner.session.id}`) });
+    expect(await updated).toMatchObject({ id: server.id, ownerId: heir.session.id });
+    const members = await node.database.db
+      .selectFrom('members')
+      .select(['user_id', 'active'])
+      .where('server_id', '=', server.id)
+      .orderBy('joined_at')
+      .execute();
+    expect(members).toEqual([
+      { user_id: owner.session.id, active: true },
+      { user_id: heir.session.id, active: true },
+    ]);
+    const audit = await node.database.db.selectFrom('audit_log').selectAll().where('server_id', '=', server.id).where('action', '=', 'server.set_owner').execute();
+    expect(audit).toMatchObject([{ actor_id: null, target_user_id: heir.session.id, details: { previousOwnerId: owner.session.id } }]);
+    expect(await node.database.db.selectFrom('servers').select('member_count').where('id', '=', server.id).executeTakeFirst()).toEqual({ member_count: 2 });
+
+    // Back, by id: the heir stays a member.
+    expect(await admin(node.env, 'set-owner', '--server', server.id, '--user', owner.session.id)).toMatchObject({ status: 0 });
+    await expect(owner.http.request('GET', `/api/servers/${server.id}`)).resolves.toMatchObject({ members: 2 });
+  });
+
+  it('explains a missing or unknown server and user, changing nothing', async () => {
+    const owner = await registerUser(node.url);
+    const server = await owner.http.createServer({ name: 'unchanged' });
+    expect(await admin(node.env, 'set-owner', '--user', owner.session.id)).toMatchObject({ status: 2, output: expect.stringContaining('needs --server') });
+    expect(await admin(node.env, 'set-owner', '--server', server.id)).toMatchObject({ status: 2, output: expect.stringContaining('needs --user') });
+    expect(await admin(node.env, 'set-owner', '--server', server.id, '--user', 'nobody_here')).toMatchObject({ status: 1, output: 'no user nobody_here\n' });
+    expect(await admin(node.env, 'set-owner', '--server', crypto.randomUUID(), '--user', owner.session.id)).toMatchObject({
+      status: 1,
+      output: expect.stringContaining('no server'),
+    });
+    const row = await node.database.db.selectFrom('servers').select('owner_id').where('id', '=', server.id).executeTakeFirst();
+    expect(row).toEqual({ owner_id: owner.session.id });
+  });
+});
+
 describe('npm run admin -- import-users', () => {
   const sha256 = (password: string) => createHash('sha256').update(password).digest('hex');
 

@@ -1,6 +1,7 @@
 import type { ParleySocket } from '@parley/client';
 import type { ChatMessage } from '@parley/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { addMember } from './support/communities.ts';
 import { TestCluster } from './support/test-cluster.ts';
 import { collectMessages, nextEvent, registerUser, type TestUser } from './support/users.ts';
 
@@ -37,13 +38,10 @@ describe('a 3-pod cluster', () => {
     const carol = await registerUser(cluster.url(C));
     const server = await alice.http.createServer({ name: 'three pods' });
     const channelId = server.channels[0]!.id;
-    // Joining through the API comes with the communities issue; membership rows are enough here.
-    await cluster.database.open().then(async (database) => {
-      await database.db
-        .insertInto('members')
-        .values([bob, carol].map((user) => ({ server_id: server.id, user_id: user.session.id, nickname: null })))
-        .execute();
-    });
+    // Joining has its own cluster tests (communities.cluster.test.ts); membership is all this one needs.
+    const database = await cluster.database.open();
+    for (const user of [bob, carol]) await addMember(database, server.id, user.session.id);
+    await database.close();
 
     const aliceOnA = await connectTo(A, alice, 'alice-laptop');
     const aliceOnC = await connectTo(C, alice, 'alice-phone');

@@ -2,6 +2,7 @@ import { ParleySocket, type ParleyError } from '@parley/client';
 import type { ChatMessage } from '@parley/protocol';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addMember } from './support/communities.ts';
 import { rowCounts, startTestNode, type TestNode } from './support/test-node.ts';
 import { collectMessages, connect, emitUntyped, nextEvent, registerUser, type TestUser } from './support/users.ts';
 
@@ -112,7 +113,7 @@ describe('chat', () => {
     const server = await alice.http.createServer({ name: 'chat' });
     channelId = server.channels[0]!.id;
     // Bob is added as a member directly: joining is a later feature of the API.
-    await node.database.db.insertInto('members').values({ server_id: server.id, user_id: bob.session.id, nickname: null }).execute();
+    await addMember(node.database, server.id, bob.session.id);
   });
 
   it('acknowledges after commit and delivers to the channel and the sender’s other devices, not the sending socket', async () => {

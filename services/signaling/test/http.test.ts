@@ -96,9 +96,16 @@ describe('communities', () => {
   it('creates a server with a default text channel, owned by its creator who is a member', async () => {
     const { session, http } = await registerUser(node.url);
     const server = await http.createServer({ name: '  Gamers  ', description: 'we play' });
-    expect(server).toMatchObject({ name: 'Gamers', description: 'we play', ownerId: session.id });
+    expect(server).toMatchObject({ name: 'Gamers', description: 'we play', ownerId: session.id, memberCount: 1 });
     expect(server.channels).toEqual([
-      { id: expect.any(String), serverId: server.id, name: 'general', type: 'text', position: 0 },
+      { id: expect.any(String), serverId: server.id, name: 'general', type: 'text', position: 0, overrides: [] },
+    ]);
+    const roles = await node.database.db.selectFrom('roles').select(['builtin', 'rank']).where('server_id', '=', server.id).execute();
+    expect(roles.map((role) => [role.builtin, role.rank]).sort()).toEqual([
+      ['admin', 900],
+      ['guest', 10],
+      ['member', 100],
+      ['moderator', 500],
     ]);
     const members = await node.database.db.selectFrom('members').selectAll().where('server_id', '=', server.id).execute();
     expect(members).toMatchObject([{ user_id: session.id, active: true }]);

@@ -8,16 +8,34 @@ export type Output = (line: string) => void;
 
 interface AdminCommand {
   usage: string;
-  options: Record<string, { type: 'string' }>;
-  /** Resolves with the exit code. */
+  options: Record<string, { type: 'string' | 'boolean' }>;
+  /** Resolves with the exit code. Boolean options arrive as 'true' or not at all. */
   run(context: AdminContext, values: Record<string, string | undefined>, print: Output): Promise<number>;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A user named by id or by username. */
 async function findUser(context: AdminContext, idOrUsername: string) {
   const { users } = context.store.repos;
-  const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(idOrUsername);
-  return (isUuid ? await users.get(idOrUsername) : undefined) ?? (await users.getByUsername(idOrUsername));
+  return (UUID.test(idOrUsername) ? await users.get(idOrUsername) : undefined) ?? (await users.getByUsername(idOrUsername));
+}
+
+/** A user named by `--user` (id or username) or, as in the Gryt seed, `--grytUserId` (their OIDC subject). */
+async function findUserOption(context: AdminContext, values: Record<string, string | undefined>) {
+  if (values.user) return findUser(context, values.user);
+  const issuer = context.config.auth.oidc?.issuer;
+  if (values.grytUserId && issuer) return context.store.repos.oidcIdentities.getUser(issuer, values.grytUserId);
+  return undefined;
+}
+
+/** The community named by `--server`, or the `SERVER_NAME` one. */
+function serverOption(context: AdminContext, values: Record<string, string | undefined>): string | undefined {
+  try {
+    return context.communities.resolveServerId(values.server);
+  } catch {
+    return undefined;
+  }
 }
 
 export const adminCommands: Record<string, AdminCommand> = {
@@ -33,6 +51,45 @@ export const adminCommands: Record<string, AdminCommand> = {
       }
       const revoked = await context.accounts.revokeAllSessions(user.id);
       print(`revoked ${revoked} session(s) of ${user.username} (${user.id})`);
+      return 0;
+    },
+  },
+  'set-owner': {
+    usage:
+      'set-owner [--server <id>] --user <id|username> | --grytUserId <oidc sub>   transfer a community (default: the SERVER_NAME one)',
+    options: { server: { type: 'string' }, user: { type: 'string' }, grytUserId: { type: 'string' } },
+    async run(context, values, print) {
+      const serverId = serverOption(context, values);
+      if (!serverId || !UUID.test(serverId)) return usageError(print, 'set-owner needs --server <id> (or SERVER_NAME set)');
+      if (!values.user && !values.grytUserId) return usageError(print, 'set-owner needs --user or --grytUserId');
+      const user = await findUserOption(context, values);
+      if (!user) {
+        print(`no user ${values.user ?? values.grytUserId}`);
+        return 1;
+      }
+      const server = await context.store.repos.servers.get(serverId);
+      if (!server) {
+        print(`no server ${serverId}`);
+        return 1;
+      }
+      const { previousOwnerId } = await context.communities.setOwner(serverId, user.id);
+      print(`${user.username} (${user.id}) now owns ${server.name} (${serverId}); previous owner: ${previousOwnerId ?? 'none'}`);
+      return 0;
+    },
+  },
+  feature: {
+    usage: 'feature --server <id> [--off]   list a discoverable community under GET /api/servers/featured (or stop)',
+    options: { server: { type: 'string' }, off: { type: 'boolean' } },
+    async run(context, values, print) {
+      if (!values.server || !UUID.test(values.server)) return usageError(print, 'feature needs --server <id>');
+      const featured = values.off === undefined;
+      try {
+        await context.discovery.setFeatured(values.server, featured);
+      } catch (error) {
+        print((error as Error).message);
+        return 1;
+      }
+      print(`${values.server} is ${featured ? 'now featured' : 'no longer featured'}`);
       return 0;
     },
   },
@@ -71,5 +128,6 @@ export function parseAdminArgs(argv: string[]): { command: AdminCommand; values:
   const command = name ? adminCommands[name] : undefined;
   if (!command) return undefined;
   const { values } = parseArgs({ args: rest, options: command.options, strict: true });
-  return { command, values: values as Record<string, string | undefined> };
+  const asText = Object.fromEntries(Object.entries(values).map(([key, value]) => [key, value === undefined ? undefined : String(value)]));
+  return { command, values: asText };
 }

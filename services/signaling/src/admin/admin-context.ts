@@ -7,6 +7,8 @@ import { Argon2PasswordHasher } from '../adapters/password-hasher.ts';
 import { systemClock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { AccountService } from '../domain/accounts/account.service.ts';
+import { CommunityService } from '../domain/communities/community.service.ts';
+import { DiscoveryService } from '../domain/discovery/discovery.service.ts';
 import { Store } from '../domain/store.ts';
 import { SocketIoRealtime } from '../gateway/socket-io-realtime.ts';
 import type { Logger } from '../logger.ts';
@@ -17,6 +19,8 @@ export interface AdminContext {
   readonly config: Config;
   readonly store: Store;
   readonly accounts: AccountService;
+  readonly communities: CommunityService;
+  readonly discovery: DiscoveryService;
   close(): Promise<void>;
 }
 
@@ -54,10 +58,14 @@ export async function openAdminContext(config: Config, logger: Logger): Promise<
     sessionTtlMs: config.auth.sessionTokenTtlMs,
     mode: config.auth.mode,
   });
+  const communities = new CommunityService({ store, realtime, clock: systemClock });
+  if (config.communities.defaultServerName) await communities.ensureDefaultServer(config.communities.defaultServerName);
   return {
     config,
     store,
     accounts,
+    communities,
+    discovery: new DiscoveryService({ store, clock: systemClock }),
     close: async () => {
       // QUIT is answered only after the emitter's PUBLISHes, so nothing published is lost.
       await redis?.quit();

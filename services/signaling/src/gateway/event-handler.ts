@@ -1,4 +1,4 @@
-import type { AckResponse, AckResult, ClientEventName } from '@parley/protocol';
+import type { AckResponse, AckResult, ClientEventName, ErrorPayload } from '@parley/protocol';
 import type { z } from 'zod';
 import type { Actor } from '../domain/accounts/actor.ts';
 import { AppError, reportError } from '../errors.ts';
@@ -14,6 +14,8 @@ export interface EventHandler<E extends ClientEventName, S extends z.ZodType = z
   /** Spent once per event, keyed by user id, before the payload is parsed. */
   limiter?: RateLimiter;
   handle(socket: ParleySocket, input: z.output<S>): Promise<AckResult<E>>;
+  /** Called with every failure, rate limits and validation included, before the acknowledgement (for a seed's reply event). */
+  onError?(socket: ParleySocket, error: ErrorPayload): void;
 }
 
 export type EventHandlers = { [E in ClientEventName]?: EventHandler<E> };
@@ -51,6 +53,7 @@ export function bindHandlers(
       } catch (error) {
         const payload = reportError(log, error, { event, userId: socket.data.userId });
         outcome = payload.code;
+        handler.onError?.(socket, payload);
         ack({ ok: false, error: payload });
       } finally {
         stopTimer();

@@ -11,6 +11,8 @@ import { chatHandlers } from './chat.handlers.ts';
 import { announcePeerOnline, endAtExpiry, identityRooms, replaceOlderConnections } from './connection.ts';
 import { bindHandlers } from './event-handler.ts';
 import { authenticateHandshake, roomsToJoin } from './handshake.ts';
+import { roomsRefresher } from './rooms-refresh.ts';
+import { serverHandlers } from './server.handlers.ts';
 import type { SocketIoRealtime } from './socket-io-realtime.ts';
 import type { ParleyServer } from './socket-server.ts';
 
@@ -31,7 +33,11 @@ export interface GatewayDeps {
 /** Authenticates every connection, puts it in its rooms and binds the event handlers. */
 export function attachGateway(io: ParleyServer, deps: GatewayDeps): void {
   const log = deps.logger.child({ module: 'gateway' });
-  const handlers = { ...accountHandlers(deps), ...chatHandlers(deps) };
+  const handlers = { ...accountHandlers(deps), ...chatHandlers(deps), ...serverHandlers(deps) };
+
+  const refreshRooms = roomsRefresher(io, deps.communities, deps.logger);
+  deps.realtime.onRefreshRooms((event) => void refreshRooms(event));
+  io.on('rooms:refresh', (event) => void refreshRooms(event));
 
   io.use(authenticateHandshake(deps));
 

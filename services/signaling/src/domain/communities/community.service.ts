@@ -72,6 +72,33 @@ export class CommunityService {
     return id;
   }
 
+  /**
+   * Makes `userId` the owner (the seed's `setOwner` recovery path, for the
+   * admin CLI): they become a member if they were not, the previous owner
+   * stays a member. Audited with no actor. Throws `server_not_found`, `not_found` (no such user).
+   */
+  async setOwner(serverId: string, userId: string): Promise<{ previousOwnerId: string | null }> {
+    const { server, previousOwnerId } = await this.#store.transaction(async (repos) => {
+      const current = await repos.servers.getForUpdate(serverId);
+      if (!current) throw new AppError('server_not_found');
+      if (!(await repos.users.get(userId))) throw new AppError('not_found', 'No such user');
+      await admitMember(repos, { server: current, userId, nickname: null });
+      const server = (await repos.servers.update(serverId, { owner_id: userId }))!;
+      await repos.auditLog.append({
+        serverId,
+        actorId: null,
+        action: 'server.set_owner',
+        targetUserId: userId,
+        details: { previousOwnerId: current.owner_id },
+      });
+      return { server, previousOwnerId: current.owner_id };
+    });
+    this.#realtime.emit(rooms.server(serverId), 'server:updated', toServer(server));
+    // The owner is not subject to channel overrides: both may now see different channels.
+    this.#realtime.refreshRooms(serverId, previousOwnerId ? [previousOwnerId, userId] : [userId]);
+    return { previousOwnerId };
+  }
+
   /** Rooms a new connection of this user belongs in: its communities and the channels it may see. */
   async roomsOf(userId: string): Promise<string[]> {
     const serverIds = await this.#store.repos.members.listServerIds(userId);
