@@ -98,6 +98,29 @@ describe('loadConfig', () => {
     expect(loadConfig({ GRYT_AUTH_MODE: 'disabled', AUTH_MODE: 'local' }).auth.mode).toBe('local');
   });
 
+  it('reads the Gryt seed’s SERVER_NAME and invite brute-force variables, with its defaults', () => {
+    expect(loadConfig({}).communities).toEqual({
+      defaultServerName: undefined,
+      joinAttempts: { windowMs: 300_000, maxFailuresPerUser: 8, maxFailuresPerIp: 20, cooldownMs: 60_000, maxCooldownMs: 3_600_000 },
+    });
+    const config = loadConfig({
+      SERVER_NAME: ' My Brand New Server ',
+      SERVER_INVITE_MAX_RETRIES: '3',
+      SERVER_INVITE_IP_MAX_RETRIES: '10',
+      SERVER_INVITE_RETRY_WINDOW_MS: '60000',
+      SERVER_INVITE_RETRY_COOLDOWN_MS: '5000',
+      SERVER_INVITE_MAX_COOLDOWN_MS: '40000',
+      RATE_LIMIT_SERVER_JOIN: '5/1m',
+    });
+    expect(config.communities).toEqual({
+      defaultServerName: 'My Brand New Server',
+      joinAttempts: { windowMs: 60_000, maxFailuresPerUser: 3, maxFailuresPerIp: 10, cooldownMs: 5000, maxCooldownMs: 40_000 },
+    });
+    expect(config.rateLimits.serverJoin).toEqual({ points: 5, durationSeconds: 60 });
+    expect(() => loadConfig({ SERVER_INVITE_RETRY_COOLDOWN_MS: '7200000' })).toThrow(/must not exceed SERVER_INVITE_MAX_COOLDOWN_MS/);
+    expect(() => loadConfig({ SERVER_INVITE_MAX_RETRIES: '0' })).toThrow(/SERVER_INVITE_MAX_RETRIES/);
+  });
+
   it('returns a frozen object', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);
