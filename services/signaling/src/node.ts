@@ -106,7 +106,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
   const moderation = new ModerationService({ store, realtime, clock });
   const joinRequests = new JoinRequestService({ store, realtime, clock, activity, communities });
   const discovery = new DiscoveryService({ store, clock });
-  const chat = new ChatService({ store, communities });
+  const chat = new ChatService({ store, communities, activity });
 
   // Transports
   const app = createHttpApp({

@@ -1,4 +1,4 @@
-import type { ParleySocket } from '@parley/client';
+import type { ParleyError, ParleySocket } from '@parley/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Argon2PasswordHasher } from '../src/adapters/password-hasher.ts';
 import { addMember } from './support/communities.ts';
@@ -36,6 +36,16 @@ async function community(policy: 'open' | 'invite' | 'request' | 'password' = 'i
 
 function createInvite(owner: TestUser, serverId: string, body: object = {}) {
   return owner.http.request<{ code: string }>('POST', `/api/servers/${serverId}/invites`, body);
+}
+
+/** The error a request was refused with. */
+async function failureOf(request: Promise<unknown>): Promise<ParleyError> {
+  try {
+    await request;
+  } catch (error) {
+    return error as ParleyError;
+  }
+  throw new Error('the request succeeded');
 }
 
 async function memberCount(serverId: string): Promise<number> {
@@ -110,7 +120,7 @@ describe('server:join', () => {
     await expect(attempt('guess1')).rejects.toMatchObject({ code: 'invalid_invite', retryAfterMs: undefined });
     await expect(attempt('guess2')).rejects.toMatchObject({ code: 'invalid_invite', retryAfterMs: undefined });
     await expect(attempt('guess3')).rejects.toMatchObject({ code: 'invalid_invite', retryAfterMs: 60_000 });
-    const locked = await attempt(valid.code).catch((error: { code: string; retryAfterMs: number }) => error);
+    const locked = await failureOf(attempt(valid.code));
     expect(locked).toMatchObject({ code: 'too_many_attempts' });
     expect(locked.retryAfterMs).toBeGreaterThan(55_000);
     expect(locked.retryAfterMs).toBeLessThanOrEqual(60_000);
@@ -150,7 +160,7 @@ describe('server:join', () => {
       .insertInto('bans')
       .values({ server_id: server.id, user_id: user.session.id, reason: 'spam', banned_by: owner.session.id, expires_at: expiresAt })
       .execute();
-    const refusal = await socket.request('server:join', { serverId: server.id }).catch((error: { code: string; retryAfterMs: number }) => error);
+    const refusal = await failureOf(socket.request('server:join', { serverId: server.id }));
     expect(refusal).toMatchObject({ code: 'banned' });
     expect(refusal.retryAfterMs).toBeGreaterThan(3_500_000);
     await node.database.db.updateTable('bans').set({ expires_at: new Date(Date.now() - 1) }).where('user_id', '=', user.session.id).execute();

@@ -2,6 +2,7 @@ import type { ChatFetchResult, ChatMessage } from '@parley/protocol';
 import { limits } from '@parley/protocol';
 import type { Actor } from '../accounts/actor.ts';
 import type { CommunityService } from '../communities/community.service.ts';
+import type { ActivityRecorder } from '../discovery/activity-recorder.ts';
 import type { Store } from '../store.ts';
 import type { HistoryCursor, MessageWithAuthor } from './message.repository.ts';
 
@@ -25,10 +26,13 @@ class NonceAlreadyUsed extends Error {}
 export class ChatService {
   readonly #store: Store;
   readonly #communities: CommunityService;
+  readonly #activity: ActivityRecorder | undefined;
 
-  constructor(deps: { store: Store; communities: CommunityService }) {
+  /** `activity` counts messages per community for the trending ranking. */
+  constructor(deps: { store: Store; communities: CommunityService; activity?: ActivityRecorder }) {
     this.#store = deps.store;
     this.#communities = deps.communities;
+    this.#activity = deps.activity;
   }
 
   /**
@@ -57,6 +61,7 @@ export class ChatService {
         return inserted;
       });
       const message = toChatMessage({ ...row, author_username: actor.username, author_display_name: actor.displayName });
+      this.#activity?.recordMessage(channel.server_id);
       return { message, created: true };
     } catch (error) {
       if (!(error instanceof NonceAlreadyUsed) || !nonce) throw error;
