@@ -13,6 +13,7 @@ import { JoinRequestRepository } from './communities/join-request.repository.ts'
 import { MemberRepository } from './communities/member.repository.ts';
 import { RoleRepository } from './communities/role.repository.ts';
 import { ServerRepository } from './communities/server.repository.ts';
+import { ActivityRepository } from './discovery/activity.repository.ts';
 
 export interface Repositories {
   users: UserRepository;
@@ -28,6 +29,7 @@ export interface Repositories {
   bans: BanRepository;
   joinRequests: JoinRequestRepository;
   auditLog: AuditLogRepository;
+  activity: ActivityRepository;
 }
 
 function createRepositories(db: Kysely<DB>): Repositories {
@@ -45,6 +47,7 @@ function createRepositories(db: Kysely<DB>): Repositories {
     bans: new BanRepository(db),
     joinRequests: new JoinRequestRepository(db),
     auditLog: new AuditLogRepository(db),
+    activity: new ActivityRepository(db),
   };
 }
 

@@ -55,6 +55,21 @@ export class MessageRepository {
     return query.orderBy('messages.seq', 'desc').limit(limit).execute();
   }
 
+  /**
+   * Soft-deletes every message `authorId` wrote in the community's channels
+   * (a ban with purge); returns how many were deleted.
+   */
+  async purgeAuthor(serverId: string, authorId: string, now: Date): Promise<number> {
+    const result = await this.#db
+      .updateTable('messages')
+      .set({ deleted_at: now })
+      .where('author_id', '=', authorId)
+      .where('deleted_at', 'is', null)
+      .where('channel_id', 'in', (eb) => eb.selectFrom('channels').select('id').where('server_id', '=', serverId))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   #withAuthor() {
     return this.#db
       .selectFrom('messages')

@@ -24,6 +24,8 @@ export class InviteRepository {
     maxUses: number | null;
     expiresAt: Date | null;
     note: string | null;
+    /** From the app's clock (millisecond precision), so page cursors compare exactly. */
+    createdAt: Date;
   }): Promise<InviteRow> {
     return this.#db
       .insertInto('invites')
@@ -34,6 +36,7 @@ export class InviteRepository {
         max_uses: values.maxUses,
         expires_at: values.expiresAt,
         note: values.note,
+        created_at: values.createdAt,
       })
       .returningAll()
       .executeTakeFirstOrThrow();

@@ -39,6 +39,7 @@ export class InviteService {
         maxUses: input.maxUses ?? null,
         expiresAt: input.expiresInMs === undefined ? null : new Date(now.getTime() + input.expiresInMs),
         note: input.note || null,
+        createdAt: now,
       });
       await repos.auditLog.append({
         serverId,

@@ -29,11 +29,15 @@ export class JoinRequestRepository {
       .executeTakeFirst();
   }
 
-  /** A new pending request; undefined when one is already pending (at most one per user and community). */
-  createPending(values: { serverId: string; userId: string; message: string | null }): Promise<JoinRequestRow | undefined> {
+  /**
+   * A new pending request; undefined when one is already pending (at most one
+   * per user and community). `createdAt` comes from the app's clock
+   * (millisecond precision), so page cursors compare exactly.
+   */
+  createPending(values: { serverId: string; userId: string; message: string | null; createdAt: Date }): Promise<JoinRequestRow | undefined> {
     return this.#db
       .insertInto('join_requests')
-      .values({ server_id: values.serverId, user_id: values.userId, message: values.message })
+      .values({ server_id: values.serverId, user_id: values.userId, message: values.message, created_at: values.createdAt })
       .onConflict((conflict) =>
         conflict.columns(['server_id', 'user_id']).where('status', '=', 'pending').doNothing(),
       )

@@ -21,7 +21,7 @@ export async function requestToJoin(
     const retryAfterMs = latest.decided_at.getTime() + REAPPLY_AFTER_MS - now.getTime();
     if (retryAfterMs > 0) throw new AppError('join_request_rejected', undefined, { canReapply: false, retryAfterMs });
   }
-  const created = await store.repos.joinRequests.createPending({ serverId: server.id, userId, message });
+  const created = await store.repos.joinRequests.createPending({ serverId: server.id, userId, message, createdAt: now });
   // Undefined: a concurrent request on another pod created the pending one first.
   return created ?? (await store.repos.joinRequests.getLatest(server.id, userId))!;
 }

@@ -106,6 +106,27 @@ export class MemberRepository {
     return query.orderBy('members.joined_at').orderBy('members.user_id').limit(options.limit).execute();
   }
 
+  /**
+   * `list` for a paging client: the position travels as `joined_at_exact`
+   * (ISO 8601 UTC with microseconds), because a cursor built from a JS Date
+   * loses the microseconds Postgres stores and would repeat rows.
+   */
+  listPage(
+    serverId: string,
+    options: { after?: { joinedAtExact: string; userId: string }; limit: number },
+  ): Promise<Array<MemberWithUser & { joined_at_exact: string }>> {
+    let query = this.#withUser(serverId).select(
+      sql<string>`to_char(members.joined_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('joined_at_exact'),
+    );
+    const after = options.after;
+    if (after) {
+      query = query.where(
+        sql<boolean>`(members.joined_at, members.user_id) > (${after.joinedAtExact}::timestamptz, ${after.userId}::uuid)`,
+      );
+    }
+    return query.orderBy('members.joined_at').orderBy('members.user_id').limit(options.limit).execute();
+  }
+
   /** Ids of the active members among `userIds` (all of them when omitted). */
   async listUserIds(serverId: string, userIds?: string[]): Promise<string[]> {
     if (userIds?.length === 0) return [];

@@ -1,5 +1,5 @@
 import type { DB, ServerRow } from '@parley/db';
-import type { Kysely, Updateable } from 'kysely';
+import { sql, type Kysely, type Updateable } from 'kysely';
 import type { ServersTable } from '@parley/db';
 
 export class ServerRepository {
@@ -91,4 +91,76 @@ export class ServerRepository {
       .where('id', '=', id)
       .execute();
   }
+
+  /**
+   * Discoverable communities, newest first (ties by id), after `after`. Each
+   * row carries `created_at` to the microsecond as text (`position`), which
+   * a JS Date would truncate: a cursor built from it resumes exactly.
+   */
+  listDiscoverable(options: { after?: DiscoverablePosition; limit: number }): Promise<Array<ServerRow & { position: string }>> {
+    let query = this.#db
+      .selectFrom('servers')
+      .selectAll()
+      .select(sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('position'))
+      .where('discoverable', '=', true);
+    const after = options.after;
+    if (after) {
+      const createdAt = sql<Date>`${after.createdAt}::timestamptz`;
+      query = query.where((eb) =>
+        eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '>', after.id)])]),
+      );
+    }
+    // (created_at desc, id) is the order of servers_discoverable_idx.
+    return query.orderBy('created_at', 'desc').orderBy('id').limit(options.limit).execute();
+  }
+
+  /**
+   * Discoverable communities whose name or description contains `text`
+   * (case-insensitive, taken literally: LIKE wildcards are escaped). Names
+   * starting with it first, then names containing it, then descriptions;
+   * then by member count, then id.
+   */
+  searchDiscoverable(text: string, options: { offset: number; limit: number }): Promise<ServerRow[]> {
+    const literal = text.replace(/[\\%_]/g, (character) => `\\${character}`);
+    const contains = `%${literal}%`;
+    return this.#db
+      .selectFrom('servers')
+      .selectAll()
+      .where('discoverable', '=', true)
+      .where((eb) => eb.or([eb('name', 'ilike', contains), eb('description', 'ilike', contains)]))
+      .orderBy((eb) =>
+        eb
+          .case()
+          .when('name', 'ilike', `${literal}%`)
+          .then(0)
+          .when('name', 'ilike', contains)
+          .then(1)
+          .else(2)
+          .end(),
+      )
+      .orderBy('member_count', 'desc')
+      .orderBy('id')
+      .offset(options.offset)
+      .limit(options.limit)
+      .execute();
+  }
+
+  /** Discoverable communities an operator featured, most recently featured first. */
+  listFeatured(limit: number): Promise<ServerRow[]> {
+    return this.#db
+      .selectFrom('servers')
+      .selectAll()
+      .where('discoverable', '=', true)
+      .where('featured_at', 'is not', null)
+      .orderBy('featured_at', 'desc')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+  }
+}
+
+/** Where a page of `listDiscoverable` ends: `created_at` to the microsecond (ISO 8601) and id. */
+export interface DiscoverablePosition {
+  createdAt: string;
+  id: string;
 }
