@@ -93,11 +93,9 @@ describe('npm run admin -- set-owner', () => {
     await expect(owner.http.request('GET', `/api/servers/${server.id}`)).resolves.toMatchObject({ members: 2 });
   });
 
-  it('explains a missing or unknown server and user, changing nothing', async () => {
+  it('explains an unknown server or user, changing nothing', async () => {
     const owner = await registerUser(node.url);
     const server = await owner.http.createServer({ name: 'unchanged' });
-    expect(await admin(node.env, 'set-owner', '--user', owner.session.id)).toMatchObject({ status: 2, output: expect.stringContaining('needs --server') });
-    expect(await admin(node.env, 'set-owner', '--server', server.id)).toMatchObject({ status: 2, output: expect.stringContaining('needs --user') });
     expect(await admin(node.env, 'set-owner', '--server', server.id, '--user', 'nobody_here')).toMatchObject({ status: 1, output: 'no user nobody_here\n' });
     expect(await admin(node.env, 'set-owner', '--server', crypto.randomUUID(), '--user', owner.session.id)).toMatchObject({
       status: 1,
