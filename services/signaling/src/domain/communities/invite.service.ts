@@ -7,7 +7,7 @@ import type { Actor } from '../accounts/actor.ts';
 import type { Store } from '../store.ts';
 import { toInvite } from './community.mappers.ts';
 import { loadAccess } from './member-access.ts';
-import { decodeCursor, encodeCursor } from './page-cursor.ts';
+import { decodeCursor, pageOf } from './page-cursor.ts';
 
 const inviteCursor = z.object({ createdAt: z.iso.datetime(), code: z.string().max(64) });
 
@@ -63,11 +63,7 @@ export class InviteService {
       before: before ? { createdAt: new Date(before.createdAt), code: before.code } : undefined,
       limit: query.limit + 1,
     });
-    const items = rows.slice(0, query.limit);
-    const last = items.at(-1);
-    const nextCursor =
-      rows.length > query.limit && last ? encodeCursor({ createdAt: last.created_at.toISOString(), code: last.code }) : null;
-    return { items: items.map(toInvite), nextCursor };
+    return pageOf(rows, query.limit, (row) => ({ createdAt: row.created_at.toISOString(), code: row.code }), toInvite);
   }
 
   /** Revokes an invite: one's own, or any with `manage_invites`. Throws `invite_not_found`, `forbidden`. */

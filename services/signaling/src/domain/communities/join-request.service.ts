@@ -13,7 +13,7 @@ import { toJoinRequest } from './community.mappers.ts';
 import { requestToJoin } from './join-request.rules.ts';
 import { loadAccess } from './member-access.ts';
 import { announceJoin } from './membership.service.ts';
-import { decodeCursor, encodeCursor } from './page-cursor.ts';
+import { decodeCursor, pageOf } from './page-cursor.ts';
 
 const requestCursor = z.object({ createdAt: z.iso.datetime(), id: z.uuid() });
 
@@ -68,11 +68,7 @@ export class JoinRequestService {
       after: after ? { createdAt: new Date(after.createdAt), id: after.id } : undefined,
       limit: query.limit + 1,
     });
-    const items = rows.slice(0, query.limit);
-    const last = items.at(-1);
-    const nextCursor =
-      rows.length > query.limit && last ? encodeCursor({ createdAt: last.created_at.toISOString(), id: last.id }) : null;
-    return { items: items.map(toJoinRequest), nextCursor };
+    return pageOf(rows, query.limit, (row) => ({ createdAt: row.created_at.toISOString(), id: row.id }), toJoinRequest);
   }
 
   /**

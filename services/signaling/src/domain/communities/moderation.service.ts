@@ -18,7 +18,7 @@ import { removeFromCommunity } from './community-rooms.ts';
 import { toAuditEntry, toBan, toMember } from './community.mappers.ts';
 import { loadAccess, rankOfMember } from './member-access.ts';
 import { changedFields, planMemberUpdate, targetOf } from './moderation.rules.ts';
-import { decodeCursor, encodeCursor } from './page-cursor.ts';
+import { decodeCursor, pageOf } from './page-cursor.ts';
 
 /** A page request of the REST lists; `limit` defaults to `limits.page.default`. */
 export interface PageRequest {
@@ -60,12 +60,9 @@ export class ModerationService {
       after: after && { joinedAtExact: after.joinedAt, userId: after.userId },
       limit: limit + 1,
     });
-    const items = rows.slice(0, limit);
-    const last = items.at(-1);
-    const nextCursor =
-      rows.length > limit && last ? encodeCursor({ joinedAt: last.joined_at_exact, userId: last.user_id }) : null;
     const now = this.#clock.now();
-    return { items: items.map((row) => toMember(row, access.server, now)), nextCursor };
+    const positionOf = (row: (typeof rows)[number]) => ({ joinedAt: row.joined_at_exact, userId: row.user_id });
+    return pageOf(rows, limit, positionOf, (row) => toMember(row, access.server, now));
   }
 
   /**
@@ -202,11 +199,7 @@ export class ModerationService {
       before: before && { createdAt: new Date(before.createdAt), userId: before.userId },
       limit: limit + 1,
     });
-    const items = rows.slice(0, limit);
-    const last = items.at(-1);
-    const nextCursor =
-      rows.length > limit && last ? encodeCursor({ createdAt: last.created_at.toISOString(), userId: last.user_id }) : null;
-    return { items: items.map(toBan), nextCursor };
+    return pageOf(rows, limit, (row) => ({ createdAt: row.created_at.toISOString(), userId: row.user_id }), toBan);
   }
 
   /**
@@ -220,10 +213,7 @@ export class ModerationService {
     const limit = page.limit ?? limits.page.default;
     const before = decodeCursor(page.cursor, auditCursor);
     const rows = await repos.auditLog.list(serverId, { before: before?.id, limit: limit + 1 });
-    const items = rows.slice(0, limit);
-    const last = items.at(-1);
-    const nextCursor = rows.length > limit && last ? encodeCursor({ id: last.id }) : null;
-    return { items: items.map(toAuditEntry), nextCursor };
+    return pageOf(rows, limit, (row) => ({ id: row.id }), toAuditEntry);
   }
 
   /** Ends an active membership and counts one member less; false when it was not active. */

@@ -1,3 +1,4 @@
+import type { Page } from '@parley/protocol';
 import type { z } from 'zod';
 import { AppError } from '../../errors.ts';
 
@@ -18,4 +19,17 @@ export function decodeCursor<S extends z.ZodType>(cursor: string | undefined, sc
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   throw new AppError('invalid_payload', 'cursor is not valid', { details: [{ path: 'cursor', message: 'is not valid' }] });
+}
+
+/**
+ * A page from a query that asked for `limit + 1` rows: the extra row only
+ * says that a next page exists, which starts after `positionOf(last item)`.
+ */
+export function pageOf<R, T>(rows: R[], limit: number, positionOf: (row: R) => object, toItem: (row: R) => T): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items: items.map(toItem),
+    nextCursor: rows.length > limit && last !== undefined ? encodeCursor(positionOf(last)) : null,
+  };
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Clock } from '../../clock.ts';
 import { AppError } from '../../errors.ts';
 import { toPreview } from '../communities/community.mappers.ts';
-import { decodeCursor, encodeCursor } from '../communities/page-cursor.ts';
+import { decodeCursor, encodeCursor, pageOf } from '../communities/page-cursor.ts';
 import type { Store } from '../store.ts';
 import type { TrendingFormula } from './activity.repository.ts';
 
@@ -39,10 +39,7 @@ export class DiscoveryService {
   async list(query: { limit: number; cursor?: string | undefined }): Promise<Page<ServerPreview>> {
     const after = decodeCursor(query.cursor, listCursor);
     const rows = await this.#store.repos.servers.listDiscoverable({ after, limit: query.limit + 1 });
-    const items = rows.slice(0, query.limit);
-    const last = items.at(-1);
-    const nextCursor = rows.length > query.limit && last ? encodeCursor({ createdAt: last.position, id: last.id }) : null;
-    return { items: items.map(toPreview), nextCursor };
+    return pageOf(rows, query.limit, (row) => ({ createdAt: row.position, id: row.id }), toPreview);
   }
 
   /**
