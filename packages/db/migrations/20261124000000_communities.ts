@@ -22,6 +22,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // argon2id of the join password of a `password` community.
   await sql`alter table servers add column password_hash text`.execute(db);
   await sql`alter table servers add column featured_at timestamptz`.execute(db);
+  // An https URL; uploaded icons (S3) will be referenced the same way.
+  await sql`alter table servers add column icon_url text`.execute(db);
   // Kept in the join and leave transactions: the capacity check and discovery read it.
   await sql`alter table servers add column member_count integer not null default 0 check (member_count >= 0)`.execute(db);
   await sql`
@@ -162,7 +164,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`alter table members drop column muted_until`.execute(db);
   await sql`alter table members drop column muted`.execute(db);
   await sql`drop index servers_discoverable_idx`.execute(db);
-  for (const column of ['member_count', 'featured_at', 'password_hash', 'is_default']) {
+  for (const column of ['member_count', 'icon_url', 'featured_at', 'password_hash', 'is_default']) {
     await sql`alter table servers drop column ${sql.ref(column)}`.execute(db);
   }
 }

@@ -73,6 +73,8 @@ export interface ServersTable {
   password_hash: string | null;
   /** Set by an operator: listed by `GET /api/servers/featured`. */
   featured_at: Date | null;
+  /** The community's icon: an https URL. */
+  icon_url: string | null;
   /** Active members; kept by the transactions that add and remove them. */
   member_count: Generated<number>;
 }

@@ -54,6 +54,7 @@ const expected: { [T in keyof DB]: { [C in keyof DB[T]]-?: Column } } = {
     is_default: { type: 'boolean', nullable: false },
     password_hash: { type: 'text', nullable: true },
     featured_at: { type: 'timestamp with time zone', nullable: true },
+    icon_url: { type: 'text', nullable: true },
     member_count: { type: 'integer', nullable: false },
   },
   channels: {

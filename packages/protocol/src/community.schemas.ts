@@ -34,6 +34,8 @@ export const updateServerRequest = z
     name: serverName.optional(),
     /** Empty or null clears it. */
     description: serverDescription.nullable().optional(),
+    /** An https URL; null clears it. */
+    iconUrl: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }).max(limits.iconUrl.max).nullable().optional(),
     joinPolicy: z.enum(joinPolicies).optional(),
     /** The join password; required when switching to the `password` policy without one set. */
     password: serverPassword.optional(),

@@ -5,6 +5,8 @@ export const limits = {
   displayName: { max: 64 },
   serverName: { max: 100 },
   serverDescription: { max: 1000 },
+  /** Characters in a community icon's URL. */
+  iconUrl: { max: 2048 },
   channelName: { max: 100 },
   /** A member's nickname in one community. */
   nickname: { max: 32 },

@@ -63,6 +63,8 @@ export interface Server {
   id: string;
   name: string;
   description: string | null;
+  /** An https URL, or null. */
+  iconUrl: string | null;
   /** Null until someone claims a bootstrapped community (the first to join it). */
   ownerId: string | null;
   joinPolicy: JoinPolicy;
@@ -83,6 +85,7 @@ export interface ServerPreview {
   id: string;
   name: string;
   description: string | null;
+  iconUrl: string | null;
   joinPolicy: JoinPolicy;
   /** The member count (the Gryt seed's name). */
   members: number;

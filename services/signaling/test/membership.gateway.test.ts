@@ -314,6 +314,7 @@ describe('server:leave, server:details, server:info', () => {
       id: server.id,
       name: 'community invite',
       description: null,
+      iconUrl: null,
       joinPolicy: 'invite',
       members: 1,
       version: expect.stringMatching(/^\d+\.\d+\.\d+/),

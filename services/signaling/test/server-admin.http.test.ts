@@ -209,6 +209,14 @@ describe('PUT /api/servers/:serverId', () => {
     expect(row.password_hash).toMatch(/^\$argon2id\$/);
   });
 
+  it('sets and clears the icon, an https URL', async () => {
+    const { id } = await community(owner);
+    const icon = 'https://cdn.example.com/icons/gamers.png';
+    expect(await api(owner, 'PUT', `/${id}`, { iconUrl: icon })).toMatchObject({ status: 200, body: { iconUrl: icon } });
+    expect(await api(undefined, 'GET', `/${id}`)).toMatchObject({ status: 200, body: { iconUrl: icon } });
+    expect(await api(owner, 'PUT', `/${id}`, { iconUrl: null })).toMatchObject({ status: 200, body: { iconUrl: null } });
+  });
+
   it.each([
     ['a member', () => member, 403, 'forbidden'],
     ['a moderator', () => moderator, 403, 'forbidden'],
@@ -235,6 +243,9 @@ describe('PUT /api/servers/:serverId', () => {
     ['discoverable of the wrong type', { discoverable: 'yes' }],
     ['a zero member cap', { maxMembers: 0 }],
     ['a fractional member cap', { maxMembers: 2.5 }],
+    ['an http icon', { iconUrl: 'http://cdn.example.com/icon.png' }],
+    ['a javascript: icon', { iconUrl: 'javascript:alert(1)' }],
+    ['an oversized icon URL', { iconUrl: `https://cdn.example.com/${'a'.repeat(2048)}` }],
   ])('refuses %s (400) and changes nothing', async (_label, body) => {
     await expectRefused(() => api(owner, 'PUT', `/${main.id}`, body), 400, 'invalid_payload');
   });

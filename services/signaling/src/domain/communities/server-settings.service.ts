@@ -102,6 +102,7 @@ function changesOf(input: UpdateServerRequest, passwordHash: string | undefined)
   const changes: ServerChanges = {};
   if (input.name !== undefined) changes.name = input.name;
   if (input.description !== undefined) changes.description = input.description || null;
+  if (input.iconUrl !== undefined) changes.icon_url = input.iconUrl;
   if (input.joinPolicy !== undefined) changes.join_policy = input.joinPolicy;
   if (passwordHash !== undefined) changes.password_hash = passwordHash;
   if (input.discoverable !== undefined) changes.discoverable = input.discoverable;
