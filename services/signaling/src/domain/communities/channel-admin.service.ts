@@ -36,9 +36,7 @@ export class ChannelAdminService {
     const access = await loadAccess(repos, serverId, actor.userId);
     const channels = await repos.channels.listByServer(serverId);
     const overrides = await repos.channels.listOverrides(channels.map((channel) => channel.id));
-    return channels
-      .filter((channel) => access.inChannel(overrides.filter((o) => o.channel_id === channel.id)).has('view_channels'))
-      .map((channel) => toChannel(channel, overrides));
+    return access.viewable(channels, overrides).map((channel) => toChannel(channel, overrides));
   }
 
   /**

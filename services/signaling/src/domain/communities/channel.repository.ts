@@ -23,6 +23,12 @@ export class ChannelRepository {
       .execute();
   }
 
+  /** The channels of several communities. */
+  listByServers(serverIds: string[]): Promise<ChannelRow[]> {
+    if (serverIds.length === 0) return Promise.resolve([]);
+    return this.#db.selectFrom('channels').selectAll().where('server_id', 'in', serverIds).execute();
+  }
+
   async countByServer(serverId: string): Promise<number> {
     const row = await this.#db
       .selectFrom('channels')

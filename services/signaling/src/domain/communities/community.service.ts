@@ -9,7 +9,7 @@ import type { Repositories, Store } from '../store.ts';
 import { toChannel, toServer } from './community.mappers.ts';
 import { admitMember } from './admission.ts';
 import { loadAccess } from './member-access.ts';
-import { channelPermissionsOf, type Grant } from './permissions.ts';
+import { viewableChannels, type Grant } from './permissions.ts';
 
 export const DEFAULT_TEXT_CHANNEL = 'general';
 export const DEFAULT_VOICE_CHANNEL = 'Voice';
@@ -99,13 +99,19 @@ export class CommunityService {
     return { previousOwnerId };
   }
 
-  /** Rooms a new connection of this user belongs in: its communities and the channels it may see. */
+  /**
+   * Rooms a new connection of this user belongs in: its communities and the
+   * channels it may see. Four queries, however many communities: it runs on every connect.
+   */
   async roomsOf(userId: string): Promise<string[]> {
-    const serverIds = await this.#store.repos.members.listServerIds(userId);
-    const visible = await Promise.all(serverIds.map((serverId) => this.visibleChannels(serverId, [userId])));
-    return serverIds.flatMap((serverId, index) => {
-      const channelIds = visible[index]!.byUser.get(userId) ?? [];
-      return [rooms.server(serverId), ...channelIds.map(rooms.channel)];
+    const repos = this.#store.repos;
+    const [memberships, roles] = await Promise.all([repos.members.listMemberships(userId), repos.roles.listOfUser(userId)]);
+    const channels = await repos.channels.listByServers(memberships.map((membership) => membership.server_id));
+    const overrides = await repos.channels.listOverrides(channels.map((channel) => channel.id));
+    return memberships.flatMap(({ server_id: serverId, owner_id: ownerId }) => {
+      const grant: Grant = { isOwner: ownerId === userId, roles: roles.filter((role) => role.server_id === serverId) };
+      const ofServer = channels.filter((channel) => channel.server_id === serverId);
+      return [rooms.server(serverId), ...viewableChannels(grant, ofServer, overrides).map((channel) => rooms.channel(channel.id))];
     });
   }
 
@@ -131,10 +137,7 @@ export class CommunityService {
     ]);
     for (const userId of memberIds) {
       const grant: Grant = { isOwner: server.owner_id === userId, roles: rolesByUser.get(userId) ?? [] };
-      const visible = channels.filter((channel) =>
-        channelPermissionsOf(grant, overrides.filter((override) => override.channel_id === channel.id)).has('view_channels'),
-      );
-      byUser.set(userId, visible.map((channel) => channel.id));
+      byUser.set(userId, viewableChannels(grant, channels, overrides).map((channel) => channel.id));
     }
     return { all: channels.map((channel) => channel.id), byUser };
   }

@@ -1,8 +1,8 @@
-import type { ChannelOverrideRow, MemberRow, RoleRow, ServerRow } from '@parley/db';
+import type { ChannelOverrideRow, ChannelRow, MemberRow, RoleRow, ServerRow } from '@parley/db';
 import { OWNER_RANK, type Permission } from '@parley/protocol';
 import { AppError } from '../../errors.ts';
 import type { Repositories } from '../store.ts';
-import { channelPermissionsOf, isMuted, rankOf, serverPermissions, type Grant } from './permissions.ts';
+import { channelPermissionsOf, isMuted, rankOf, serverPermissions, viewableChannels, type Grant } from './permissions.ts';
 
 /** What one member may do in one community, loaded once per action. */
 export class MemberAccess {
@@ -39,6 +39,14 @@ export class MemberAccess {
   /** The member's permissions in one channel, given that channel's overrides. */
   inChannel(overrides: ReadonlyArray<Pick<ChannelOverrideRow, 'role_id' | 'allow' | 'deny'>>): Set<Permission> {
     return channelPermissionsOf(this.#grant(), overrides);
+  }
+
+  /** The channels among `channels` the member may view, given their overrides. */
+  viewable<C extends Pick<ChannelRow, 'id'>>(
+    channels: readonly C[],
+    overrides: ReadonlyArray<Pick<ChannelOverrideRow, 'channel_id' | 'role_id' | 'allow' | 'deny'>>,
+  ): C[] {
+    return viewableChannels(this.#grant(), channels, overrides);
   }
 
   isMuted(now: Date): boolean {

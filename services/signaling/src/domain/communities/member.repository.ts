@@ -8,12 +8,6 @@ export interface MemberWithUser extends MemberRow {
   role_ids: string[];
 }
 
-/** Where a page of members (ordered by join time) continues. */
-export interface MemberCursor {
-  joinedAt: Date;
-  userId: string;
-}
-
 export class MemberRepository {
   readonly #db: Kysely<DB>;
 
@@ -91,23 +85,13 @@ export class MemberRepository {
       .executeTakeFirst();
   }
 
-  /** Active members in join order, after `cursor`. */
-  list(serverId: string, options: { after?: MemberCursor; limit: number }): Promise<MemberWithUser[]> {
-    let query = this.#withUser(serverId);
-    const after = options.after;
-    if (after) {
-      query = query.where((eb) =>
-        eb.or([
-          eb('members.joined_at', '>', after.joinedAt),
-          eb.and([eb('members.joined_at', '=', after.joinedAt), eb('members.user_id', '>', after.userId)]),
-        ]),
-      );
-    }
-    return query.orderBy('members.joined_at').orderBy('members.user_id').limit(options.limit).execute();
+  /** The first `limit` active members in join order. */
+  list(serverId: string, options: { limit: number }): Promise<MemberWithUser[]> {
+    return this.#withUser(serverId).orderBy('members.joined_at').orderBy('members.user_id').limit(options.limit).execute();
   }
 
   /**
-   * `list` for a paging client: the position travels as `joined_at_exact`
+   * Active members in join order, after a position: it travels as `joined_at_exact`
    * (ISO 8601 UTC with microseconds), because a cursor built from a JS Date
    * loses the microseconds Postgres stores and would repeat rows.
    */
@@ -139,15 +123,15 @@ export class MemberRepository {
     return (await query.execute()).map((row) => row.user_id);
   }
 
-  /** Ids of the communities a user is an active member of. */
-  async listServerIds(userId: string): Promise<string[]> {
-    const rows = await this.#db
+  /** The communities a user is an active member of, with their owners. */
+  listMemberships(userId: string): Promise<Array<{ server_id: string; owner_id: string | null }>> {
+    return this.#db
       .selectFrom('members')
-      .select('server_id')
-      .where('user_id', '=', userId)
-      .where('active', '=', true)
+      .innerJoin('servers', 'servers.id', 'members.server_id')
+      .select(['members.server_id', 'servers.owner_id'])
+      .where('members.user_id', '=', userId)
+      .where('members.active', '=', true)
       .execute();
-    return rows.map((row) => row.server_id);
   }
 
   #withUser(serverId: string) {

@@ -119,9 +119,7 @@ export class MembershipService {
       repos.members.getWithUser(serverId, actor.userId),
     ]);
     const overrides = await repos.channels.listOverrides(channels.map((channel) => channel.id));
-    const visible = channels.filter((channel) =>
-      access.inChannel(overrides.filter((override) => override.channel_id === channel.id)).has('view_channels'),
-    );
+    const visible = access.viewable(channels, overrides);
     const now = this.#clock.now();
     return {
       server: toServer(access.server),

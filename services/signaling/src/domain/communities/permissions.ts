@@ -1,4 +1,4 @@
-import type { ChannelOverrideRow, MemberRow, RoleRow } from '@parley/db';
+import type { ChannelOverrideRow, ChannelRow, MemberRow, RoleRow } from '@parley/db';
 import { channelPermissions, OWNER_RANK, permissions, type Permission } from '@parley/protocol';
 
 const allPermissions: ReadonlySet<Permission> = new Set(permissions);
@@ -52,4 +52,15 @@ export function channelPermissionsOf(
 /** A server mute is in force while set and not yet expired. */
 export function isMuted(member: Pick<MemberRow, 'muted' | 'muted_until'>, now: Date): boolean {
   return member.muted && (member.muted_until === null || member.muted_until > now);
+}
+
+/** The channels among `channels` the member may view, given all their overrides. */
+export function viewableChannels<C extends Pick<ChannelRow, 'id'>>(
+  grant: Grant,
+  channels: readonly C[],
+  overrides: ReadonlyArray<Pick<ChannelOverrideRow, 'channel_id' | 'role_id' | 'allow' | 'deny'>>,
+): C[] {
+  return channels.filter((channel) =>
+    channelPermissionsOf(grant, overrides.filter((override) => override.channel_id === channel.id)).has('view_channels'),
+  );
 }

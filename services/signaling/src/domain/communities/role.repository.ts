@@ -44,6 +44,16 @@ export class RoleRepository {
       .execute();
   }
 
+  /** Every role one user holds, in all their communities. */
+  listOfUser(userId: string): Promise<RoleRow[]> {
+    return this.#db
+      .selectFrom('member_roles')
+      .innerJoin('roles', 'roles.id', 'member_roles.role_id')
+      .selectAll('roles')
+      .where('member_roles.user_id', '=', userId)
+      .execute();
+  }
+
   /** The roles each of these members holds, by user id. */
   async listOfMembers(serverId: string, userIds: string[]): Promise<Map<string, RoleRow[]>> {
     const byUser = new Map<string, RoleRow[]>(userIds.map((userId) => [userId, []]));
