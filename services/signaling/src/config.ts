@@ -51,6 +51,8 @@ export interface Config {
     readonly chatFetch: RateLimitRule;
     readonly accountSync: RateLimitRule;
     readonly serverJoin: RateLimitRule;
+    readonly communityWrite: RateLimitRule;
+    readonly discovery: RateLimitRule;
   };
 }
 
@@ -130,6 +132,8 @@ const envSchema = z.object({
   RATE_LIMIT_CHAT_FETCH: rateLimit.default(parseRateLimit('15/10s')),
   RATE_LIMIT_ACCOUNT_SYNC: rateLimit.default(parseRateLimit('120/10s')),
   RATE_LIMIT_SERVER_JOIN: rateLimit.default(parseRateLimit('30/1m')),
+  RATE_LIMIT_COMMUNITY_WRITE: rateLimit.default(parseRateLimit('120/1m')),
+  RATE_LIMIT_DISCOVERY: rateLimit.default(parseRateLimit('120/1m')),
 });
 
 export class ConfigError extends Error {
@@ -195,6 +199,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       chatFetch: e.RATE_LIMIT_CHAT_FETCH,
       accountSync: e.RATE_LIMIT_ACCOUNT_SYNC,
       serverJoin: e.RATE_LIMIT_SERVER_JOIN,
+      communityWrite: e.RATE_LIMIT_COMMUNITY_WRITE,
+      discovery: e.RATE_LIMIT_DISCOVERY,
     },
   };
   return deepFreeze(config);

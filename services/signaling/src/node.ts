@@ -128,6 +128,8 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     discovery,
     chat,
     authLimiter: rateLimiters.create('auth', config.rateLimits.auth),
+    communityWriteLimiter: rateLimiters.create('community-write', config.rateLimits.communityWrite),
+    discoveryLimiter: rateLimiters.create('discovery', config.rateLimits.discovery),
   });
   const httpServer = http.createServer(app);
   io.attach(httpServer);

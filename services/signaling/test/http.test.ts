@@ -210,4 +210,30 @@ describe('rate limits', () => {
       await limited.stop();
     }
   });
+
+  it('limits community writes per credential (reads are free) and public discovery per client IP', async () => {
+    const limited = await startTestNode({ RATE_LIMIT_COMMUNITY_WRITE: '3/1m', RATE_LIMIT_DISCOVERY: '2/1m' });
+    try {
+      const { http } = await registerUser(limited.url);
+      const { http: other } = await registerUser(limited.url);
+      const server = await http.createServer({ name: 'busy' });
+      for (let i = 0; i < 2; i++) await http.request('PUT', `/api/servers/${server.id}`, { name: `busy ${i}` });
+      await expect(http.request('PUT', `/api/servers/${server.id}`, { name: 'one too many' })).rejects.toMatchObject({
+        code: 'rate_limited',
+        status: 429,
+      });
+      await expect(http.request('GET', `/api/servers/${server.id}/roles`)).resolves.toMatchObject({ items: expect.any(Array) });
+      // Another account has its own budget.
+      await expect(other.createServer({ name: 'mine' })).resolves.toMatchObject({ name: 'mine' });
+      const rows = await limited.database.db.selectFrom('servers').select('name').where('id', '=', server.id).executeTakeFirstOrThrow();
+      expect(rows.name).toBe('busy 1');
+
+      const anonymous = new ParleyHttpClient(limited.url);
+      await anonymous.request('GET', '/api/servers');
+      await anonymous.request('GET', '/api/servers/trending');
+      await expect(anonymous.request('GET', '/api/servers/search?q=busy')).rejects.toMatchObject({ code: 'rate_limited' });
+    } finally {
+      await limited.stop();
+    }
+  });
 });

@@ -27,6 +27,7 @@ import { invitesRoutes } from './invites.routes.ts';
 import { joinRequestsRoutes, requestsRoutes } from './join-requests.routes.ts';
 import { membersRoutes } from './members.routes.ts';
 import { messagesRoutes } from './messages.routes.ts';
+import { limitWrites } from './middleware.ts';
 import { requestLogging } from './request-logging.ts';
 import { serverAdminRoutes } from './server-admin.routes.ts';
 import { serversRoutes } from './servers.routes.ts';
@@ -51,6 +52,10 @@ export interface HttpAppDeps {
   discovery: DiscoveryService;
   chat: ChatService;
   authLimiter: RateLimiter;
+  /** Community management writes (`PUT`/`POST`/`DELETE` under `/api/servers` and `/api/requests`). */
+  communityWriteLimiter: RateLimiter;
+  /** Public discovery reads, per client IP. */
+  discoveryLimiter: RateLimiter;
 }
 
 export function createHttpApp(deps: HttpAppDeps): express.Express {
@@ -66,6 +71,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
 
   app.use(healthRoutes({ nodeId: config.nodeId, readiness: deps.readiness, metrics: deps.metrics }));
   app.use('/api/users', usersRoutes(deps));
+  app.use(['/api/servers', '/api/requests'], limitWrites(deps.communityWriteLimiter));
   // Discovery's public GETs first: `/search`, `/featured` and `/trending` are not server ids.
   app.use('/api/servers', discoveryRoutes(deps));
   app.use('/api/servers', serversRoutes(deps));

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Actor } from '../domain/accounts/actor.ts';
 import { AppError } from '../errors.ts';
@@ -23,6 +24,22 @@ export function actorOf(res: Response): Actor {
   const actor = res.locals.actor as Actor | undefined;
   if (!actor) throw new Error('actorOf() used on a route without requireActor()');
   return actor;
+}
+
+/**
+ * Spends one point of `limiter` per mutating request (not GET, HEAD or
+ * OPTIONS), keyed by the credential presented (hashed), else the client IP.
+ * It runs before authentication, so it also stops floods of bad tokens.
+ */
+export function limitWrites(limiter: RateLimiter) {
+  return async (req: Request, _res: Response, next: NextFunction) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
+    const credential = req.headers.authorization;
+    const key = credential ? `token:${createHash('sha256').update(credential).digest('hex')}` : `ip:${req.ip ?? 'unknown'}`;
+    const verdict = await limiter.consume(key);
+    if (!verdict.allowed) throw new AppError('rate_limited', undefined, { retryAfterMs: verdict.retryAfterMs });
+    next();
+  };
 }
 
 /** Spends one point of `limiter` per request, keyed by the client IP (see TRUST_PROXY_HOPS). */

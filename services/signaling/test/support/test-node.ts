@@ -34,6 +34,9 @@ export async function startTestNode(
     DATABASE_URL: testDb.url,
     REDIS_URL: redisUrl(),
     REDIS_KEY_PREFIX: redis.prefix,
+    // A test file makes many community writes with one token; the limits have their own tests.
+    RATE_LIMIT_COMMUNITY_WRITE: '100000/1m',
+    RATE_LIMIT_DISCOVERY: '100000/1m',
     ...env,
   };
   const config = loadConfig(nodeEnv);
