@@ -117,6 +117,11 @@ describe('loadConfig', () => {
       joinAttempts: { windowMs: 60_000, maxFailuresPerUser: 3, maxFailuresPerIp: 10, cooldownMs: 5000, maxCooldownMs: 40_000 },
     });
     expect(config.rateLimits.serverJoin).toEqual({ points: 5, durationSeconds: 60 });
+    expect(loadConfig({}).rateLimits).toMatchObject({
+      serverJoin: { points: 30, durationSeconds: 60 },
+      communityWrite: { points: 120, durationSeconds: 60 },
+      discovery: { points: 120, durationSeconds: 60 },
+    });
     expect(() => loadConfig({ SERVER_INVITE_RETRY_COOLDOWN_MS: '7200000' })).toThrow(/must not exceed SERVER_INVITE_MAX_COOLDOWN_MS/);
     expect(() => loadConfig({ SERVER_INVITE_MAX_RETRIES: '0' })).toThrow(/SERVER_INVITE_MAX_RETRIES/);
   });
