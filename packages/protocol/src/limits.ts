@@ -30,6 +30,12 @@ export const limits = {
   /** Longest ban or server mute with an expiry (one year); longer means indefinite. */
   moderationDurationMs: { min: 1000, max: 365 * 24 * 60 * 60 * 1000 },
   serverPassword: { min: 4, max: 256 },
+  /**
+   * Communities up to this size tell their members of every join and leave
+   * (`server:member_joined` / `server:member_left`); larger ones do not, so a
+   * join costs the same however big the community (clients page the member list).
+   */
+  memberEvents: { maxMembers: 1000 },
   /** Members listed inline by `server:details`; `GET /api/servers/:id/members` pages through the rest. */
   detailsMembers: { max: 1000 },
   /** Items per page of the REST lists (servers, members, invites, bans, requests, audit log): default and maximum. */

@@ -79,6 +79,22 @@ describe('server:join', () => {
     expect(await memberCount(server.id)).toBe(2);
   });
 
+  it('does not announce joins and leaves in a community of more than 1000 members', async () => {
+    const { owner, server } = await community('open');
+    await node.database.db.updateTable('servers').set({ member_count: 1001 }).where('id', '=', server.id).execute();
+    const ownerSocket = await online(owner);
+    const heard: string[] = [];
+    ownerSocket.on('server:member_joined', () => heard.push('joined'));
+    ownerSocket.on('server:member_left', () => heard.push('left'));
+    const joiner = await online(await registerUser(node.url));
+    await joiner.request('server:join', { serverId: server.id });
+    await joiner.request('server:leave', { serverId: server.id });
+    // The events would have been written to the owner's connection before this acknowledgement.
+    await ownerSocket.request('server:info', { serverId: server.id });
+    expect(heard).toEqual([]);
+    expect(await memberCount(server.id)).toBe(1001);
+  });
+
   it('needs an invite in an invite community; spends one use of a valid one', async () => {
     const { owner, server } = await community('invite');
     const socket = await online(await registerUser(node.url));

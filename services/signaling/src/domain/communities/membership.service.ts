@@ -13,7 +13,7 @@ import type { Repositories, Store } from '../store.ts';
 import { admitMember } from './admission.ts';
 import type { CommunityService } from './community.service.ts';
 import { toChannel, toMember, toPreview, toRole, toServer } from './community.mappers.ts';
-import { removeFromCommunity } from './community-rooms.ts';
+import { announcesMembers, removeFromCommunity } from './community-rooms.ts';
 import { requestToJoin } from './join-request.rules.ts';
 import { loadAccess } from './member-access.ts';
 
@@ -97,15 +97,16 @@ export class MembershipService {
 
   /** Leaves a community: the membership is deactivated and every connection leaves its rooms. */
   async leave(actor: Actor, serverId: string): Promise<void> {
-    const channelIds = await this.#store.transaction(async (repos) => {
+    const { channelIds, memberCount } = await this.#store.transaction(async (repos) => {
       const server = await repos.servers.get(serverId);
       if (!server) throw new AppError('server_not_found');
       if (server.owner_id === actor.userId) throw new AppError('owner_cannot_leave');
       if (!(await repos.members.deactivate(serverId, actor.userId))) throw new AppError('not_a_member');
       await repos.servers.removeMember(serverId);
-      return (await repos.channels.listByServer(serverId)).map((channel) => channel.id);
+      const channelIds = (await repos.channels.listByServer(serverId)).map((channel) => channel.id);
+      return { channelIds, memberCount: server.member_count };
     });
-    removeFromCommunity(this.#realtime, { serverId, userId: actor.userId, channelIds, reason: 'left' });
+    removeFromCommunity(this.#realtime, { serverId, userId: actor.userId, channelIds, reason: 'left', memberCount });
   }
 
   /** Everything a member's UI shows: the channels they can see, roles, the first members, their own permissions. */
@@ -235,7 +236,7 @@ export async function announceJoin(
     deps.store.repos.members.getWithUser(serverId, userId),
   ]);
   deps.realtime.addUserToRooms(userId, [rooms.server(serverId), ...(byUser.get(userId) ?? []).map(rooms.channel)]);
-  if (server && member) {
+  if (server && member && announcesMembers(server.member_count)) {
     deps.realtime.emit(rooms.server(serverId), 'server:member_joined', {
       serverId,
       member: toMember(member, server, deps.clock.now()),

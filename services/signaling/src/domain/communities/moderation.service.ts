@@ -122,16 +122,17 @@ export class ModerationService {
    * theirs. Throws `server_not_found`, `not_a_member`, `member_not_found`, `forbidden`, `insufficient_rank`.
    */
   async kick(actor: Actor, serverId: string, targetUserId: string): Promise<void> {
-    const channelIds = await this.#store.transaction(async (repos) => {
+    const { channelIds, memberCount } = await this.#store.transaction(async (repos) => {
       const access = await loadAccess(repos, serverId, actor.userId);
       access.require('kick_members');
       if (targetUserId === actor.userId) throw new AppError('forbidden', 'Leave the server instead of kicking yourself');
       access.requireOutranks(await rankOfMember(repos, access.server, targetUserId));
       if (!(await this.#removeMember(repos, serverId, targetUserId))) throw new AppError('member_not_found');
       await repos.auditLog.append({ serverId, actorId: actor.userId, action: 'member.kick', targetUserId });
-      return (await repos.channels.listByServer(serverId)).map((channel) => channel.id);
+      const channelIds = (await repos.channels.listByServer(serverId)).map((channel) => channel.id);
+      return { channelIds, memberCount: access.server.member_count };
     });
-    removeFromCommunity(this.#realtime, { serverId, userId: targetUserId, channelIds, reason: 'kicked' });
+    removeFromCommunity(this.#realtime, { serverId, userId: targetUserId, channelIds, reason: 'kicked', memberCount });
   }
 
   /**
@@ -144,7 +145,7 @@ export class ModerationService {
   async ban(actor: Actor, serverId: string, input: CreateBanRequest): Promise<Ban> {
     const now = this.#clock.now();
     const targetUserId = input.userId.toLowerCase();
-    const { ban, removedChannelIds } = await this.#store.transaction(async (repos) => {
+    const { ban, removedChannelIds, memberCount } = await this.#store.transaction(async (repos) => {
       const access = await loadAccess(repos, serverId, actor.userId);
       access.require('ban_members');
       if (targetUserId === actor.userId) throw new AppError('forbidden', 'You cannot ban yourself');
@@ -167,11 +168,12 @@ export class ModerationService {
         details: { reason, expiresAt: expiresAt?.toISOString() ?? null, purged },
       });
       const removedChannelIds = wasMember ? (await repos.channels.listByServer(serverId)).map((channel) => channel.id) : undefined;
-      return { ban: toBan({ ...row, username: user.username }), removedChannelIds };
+      return { ban: toBan({ ...row, username: user.username }), removedChannelIds, memberCount: access.server.member_count };
     });
     // Purged messages are not announced one by one: clients refetch history when they hear of the ban.
     if (removedChannelIds) {
-      removeFromCommunity(this.#realtime, { serverId, userId: targetUserId, channelIds: removedChannelIds, reason: 'banned' });
+      const removal = { serverId, userId: targetUserId, channelIds: removedChannelIds, reason: 'banned' as const, memberCount };
+      removeFromCommunity(this.#realtime, removal);
     }
     return ban;
   }
