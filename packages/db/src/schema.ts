@@ -173,6 +173,28 @@ export interface AuditLogTable {
   created_at: CreatedAt;
 }
 
+/** An uploaded file; the uploads work adds its storage fields. For now: who owns it. */
+export interface FilesTable {
+  id: Generated<string>;
+  owner_id: string;
+  created_at: CreatedAt;
+}
+
+export interface MessageAttachmentsTable {
+  message_id: string;
+  file_id: string;
+  /** Order of the attachment in its message, from 0. */
+  position: number;
+}
+
+/** One user's reaction with one emoji to one message. */
+export interface MessageReactionsTable {
+  message_id: string;
+  user_id: string;
+  emoji: string;
+  created_at: CreatedAt;
+}
+
 /** Joins and messages of one community in one hour (truncated). */
 export interface ServerActivityTable {
   server_id: string;
@@ -211,6 +233,9 @@ export interface DB {
   join_requests: JoinRequestsTable;
   audit_log: AuditLogTable;
   server_activity: ServerActivityTable;
+  files: FilesTable;
+  message_attachments: MessageAttachmentsTable;
+  message_reactions: MessageReactionsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

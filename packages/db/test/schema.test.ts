@@ -146,6 +146,22 @@ const expected: { [T in keyof DB]: { [C in keyof DB[T]]-?: Column } } = {
     details: { type: 'jsonb', nullable: false },
     created_at: { type: 'timestamp with time zone', nullable: false },
   },
+  files: {
+    id: { type: 'uuid', nullable: false },
+    owner_id: { type: 'uuid', nullable: false },
+    created_at: { type: 'timestamp with time zone', nullable: false },
+  },
+  message_attachments: {
+    message_id: { type: 'uuid', nullable: false },
+    file_id: { type: 'uuid', nullable: false },
+    position: { type: 'smallint', nullable: false },
+  },
+  message_reactions: {
+    message_id: { type: 'uuid', nullable: false },
+    user_id: { type: 'uuid', nullable: false },
+    emoji: { type: 'text', nullable: false },
+    created_at: { type: 'timestamp with time zone', nullable: false },
+  },
   server_activity: {
     server_id: { type: 'uuid', nullable: false },
     hour: { type: 'timestamp with time zone', nullable: false },

@@ -64,6 +64,14 @@ export const errorCatalogue = {
   insufficient_rank: { status: 403, message: 'Your role must rank above the one you act on' },
   /** The actor is server-muted: they may read but not send or speak. */
   muted: { status: 403, message: 'You are muted on this server' },
+  /** No message with that id in that channel (or it was deleted). */
+  message_not_found: { status: 404, message: 'Message not found' },
+  /** An attachment is not a file the sender uploaded. */
+  invalid_attachment: { status: 400, message: 'An attachment is not one of your uploaded files' },
+  /** `replyToMessageId` is not a message of the same channel. */
+  invalid_reply: { status: 400, message: 'A reply must point to a message in the same channel' },
+  /** Too much was missed to replay: fetch the channel's history afresh. */
+  resync_required: { status: 409, message: 'Too many messages were missed; fetch the history again' },
   /** No member with that user id in this community. */
   member_not_found: { status: 404, message: 'Member not found' },
   /** No role with that id in this community. */

@@ -13,7 +13,16 @@ import type {
   ServerPreview,
   SessionEndReason,
 } from './models.ts';
-import type { AccountSyncRequest, ChatFetchRequest, ChatSendRequest } from './schemas.ts';
+import type {
+  ChatDeleteRequest,
+  ChatEditRequest,
+  ChatFetchRequest,
+  ChatReactRequest,
+  ChatResumeRequest,
+  ChatSendRequest,
+  ChatTypingRequest,
+} from './chat.schemas.ts';
+import type { AccountSyncRequest } from './schemas.ts';
 
 /** The reply to every client→server event. */
 export type AckResponse<T extends object = object> = ({ ok: true } & T) | { ok: false; error: ErrorPayload };
@@ -26,8 +35,44 @@ export interface ChatSendResult {
 export interface ChatFetchResult {
   /** Oldest first. */
   items: ChatMessage[];
-  /** True when older messages exist before the first item. */
+  /** True when more messages exist beyond the page: older ones (the default, `before`), newer ones (`after`). */
   hasMore: boolean;
+}
+
+/** What one channel missed, in a `chat:resume` acknowledgement. */
+export interface ChannelResume {
+  conversationId: string;
+  /** Every message after the client's seq, in seq order; deleted ones as tombstones. */
+  items: ChatMessage[];
+  /** The channel's newest seq now. */
+  lastSeq: number;
+  /** More than 500 were missed: nothing is replayed; fetch the history afresh. */
+  resyncRequired: boolean;
+  /** Set when the channel cannot be read (`channel_not_found`, `not_a_member`, `forbidden`): forget it. */
+  error?: ErrorCode;
+}
+
+export interface ChatResumeResult {
+  channels: ChannelResume[];
+}
+
+/** A reaction toggled: who, which emoji, and the emoji's count now. */
+export interface ChatReactionEvent {
+  conversationId: string;
+  messageId: string;
+  emoji: string;
+  userId: string;
+  /** True when added, false when removed. */
+  added: boolean;
+  count: number;
+}
+
+/** Someone is typing in a channel; hide it after `expiresInMs` unless renewed. */
+export interface ChatTypingEvent {
+  conversationId: string;
+  userId: string;
+  displayName: string;
+  expiresInMs: number;
 }
 
 /** An `account_sync` as the user's other connections receive it. */
@@ -65,6 +110,28 @@ export interface ClientToServerEvents {
    */
   'chat:fetch': (payload: ChatFetchRequest, ack: Ack<ChatFetchResult>) => void;
   /**
+   * Edit one's own message; the channel receives `chat:edited`.
+   * Errors: `invalid_payload`, `channel_not_found`, `not_a_member`, `forbidden`, `message_not_found`, `rate_limited`.
+   */
+  'chat:edit': (payload: ChatEditRequest, ack: Ack<ChatSendResult>) => void;
+  /**
+   * Delete one's own message, or anyone's with `manage_messages`; the channel receives `chat:deleted`.
+   * Errors: `invalid_payload`, `channel_not_found`, `not_a_member`, `forbidden`, `message_not_found`, `rate_limited`.
+   */
+  'chat:delete': (payload: ChatDeleteRequest, ack: Ack) => void;
+  /**
+   * Toggle one's reaction with an emoji; the channel receives `chat:reaction`.
+   * Errors: `invalid_payload`, `channel_not_found`, `not_a_member`, `forbidden`, `message_not_found`, `limit_reached`, `rate_limited`.
+   */
+  'chat:react': (payload: ChatReactRequest, ack: Ack<ChatReactionEvent>) => void;
+  /** Show that one is typing (at most once; the indicator expires). Errors: as `chat:send`. */
+  'chat:typing': (payload: ChatTypingRequest, ack: Ack) => void;
+  /**
+   * After a reconnect: replay what each channel missed since the given seqs.
+   * Errors: `invalid_payload`, `rate_limited`, `unavailable` (per channel: see ChannelResume).
+   */
+  'chat:resume': (payload: ChatResumeRequest, ack: Ack<ChatResumeResult>) => void;
+  /**
    * Join a community; every connection of the user, on every pod, enters its rooms.
    * Also answered with `server:joined` or `server:error`. Joining again as a member succeeds (`joined: false`).
    * Errors: `invalid_payload`, `server_not_found`, `banned`, `invite_required`, `invalid_invite`,
@@ -94,6 +161,12 @@ export interface ServerToClientEvents {
   'session:ended': (event: { reason: SessionEndReason }) => void;
   /** A new message in a channel the user can read; not sent back to the sending socket. */
   'chat:new': (message: ChatMessage) => void;
+  /** A message of a channel the user can read was edited: the whole message, `editedAt` set. */
+  'chat:edited': (message: ChatMessage) => void;
+  'chat:deleted': (event: { conversationId: string; messageId: string; seq: number }) => void;
+  'chat:reaction': (event: ChatReactionEvent) => void;
+  /** Not sent back to the typing user's own connections. */
+  'chat:typing': (event: ChatTypingEvent) => void;
   /** `server:join` succeeded (the seed's reply event; the acknowledgement carries the same). */
   'server:joined': (joined: ServerJoined) => void;
   /** `server:join` failed (the seed's reply event). */

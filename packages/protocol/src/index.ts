@@ -1,3 +1,4 @@
+export * from './chat.schemas.ts';
 export * from './community.schemas.ts';
 export * from './errors.ts';
 export * from './events.ts';

@@ -44,6 +44,16 @@ export const limits = {
   searchQuery: { min: 1, max: 100 },
   /** Characters in one chat message. */
   messageText: { max: 4000 },
+  /** Files attached to one message. */
+  attachmentsPerMessage: { max: 10 },
+  /** Characters in a reaction: a Unicode emoji sequence or a custom `:name:`. */
+  emoji: { max: 64 },
+  /** Distinct emoji on one message. */
+  reactionsPerMessage: { max: 20 },
+  /** `chat:resume`: channels per request, and messages replayed per channel before `resync_required`. */
+  resume: { maxChannels: 500, maxMessages: 500 },
+  /** How long a `chat:typing` indicator shows unless renewed. */
+  typingIndicatorMs: 6000,
   /** Characters in a `chat:send` nonce. */
   nonce: { max: 128 },
   /** Messages per `chat:fetch` page: default and maximum. */

@@ -229,6 +229,22 @@ export interface ChatMessage {
   /** The sender's idempotency key, echoed back so a client can match its pending send. */
   nonce: string | null;
   replyToMessageId: string | null;
+  /** Ids of the attached files, in order. */
+  attachments: string[];
+  /** Reactions by emoji, in the order they were first used. Empty in `chat:new`. */
+  reactions: Reaction[];
   createdAt: string;
   editedAt: string | null;
+  /**
+   * True only for a tombstone in `chat:resume`: the message at this seq was
+   * deleted (its text is empty), so a client's seqs stay without gaps.
+   */
+  deleted: boolean;
+}
+
+export interface Reaction {
+  emoji: string;
+  count: number;
+  /** Whether the requesting user is among them. */
+  me: boolean;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { limits } from './limits.ts';
-import { chatFetchRequest, chatSendRequest, handshakeAuth, messagesQuery, registerRequest } from './schemas.ts';
+import { chatFetchRequest, chatReactRequest, chatResumeRequest, chatSendRequest, messagesQuery } from './chat.schemas.ts';
+import { handshakeAuth, registerRequest } from './schemas.ts';
 
 const channelId = '0b9e4a43-3d6f-4d51-9d56-2f1c1b1f6a8e';
 
@@ -43,10 +44,43 @@ describe('chatSendRequest', () => {
     { conversationId: channelId, text: 42 },
     { conversationId: channelId, text: 'hi', nonce: '' },
     { conversationId: channelId, text: 'hi', nonce: 'n'.repeat(limits.nonce.max + 1) },
+    { conversationId: channelId },
+    { conversationId: channelId, attachments: [] },
+    { conversationId: channelId, attachments: ['file-1'] },
+    { conversationId: channelId, attachments: Array.from({ length: 11 }, () => crypto.randomUUID()) },
+    { conversationId: channelId, attachments: [channelId, channelId] },
+    { conversationId: channelId, text: 'hi', replyToMessageId: 'previous' },
     null,
     'hi',
   ])('rejects %j', (input) => {
     expect(chatSendRequest.safeParse(input).success).toBe(false);
+  });
+
+  it('takes attachments without text', () => {
+    expect(chatSendRequest.parse({ conversationId: channelId, attachments: [channelId] })).toEqual({
+      conversationId: channelId,
+      attachments: [channelId],
+    });
+  });
+});
+
+describe('chatReactRequest', () => {
+  it.each(['👍', '👩‍👩‍👧', '🇫🇷', ':party_parrot:', '❤️'])('accepts %s', (emoji) => {
+    expect(chatReactRequest.safeParse({ conversationId: channelId, messageId: channelId, emoji }).success).toBe(true);
+  });
+
+  it.each(['', ' ', 'a b', '\u0000', '\u202e', 'x'.repeat(limits.emoji.max + 1)])('rejects %j', (emoji) => {
+    expect(chatReactRequest.safeParse({ conversationId: channelId, messageId: channelId, emoji }).success).toBe(false);
+  });
+});
+
+describe('chatResumeRequest', () => {
+  it('takes a seq per channel id, at most 500 channels', () => {
+    expect(chatResumeRequest.parse({ channels: { [channelId]: 12 } })).toEqual({ channels: { [channelId]: 12 } });
+    expect(chatResumeRequest.safeParse({ channels: { general: 12 } }).success).toBe(false);
+    expect(chatResumeRequest.safeParse({ channels: { [channelId]: -1 } }).success).toBe(false);
+    const many = Object.fromEntries(Array.from({ length: 501 }, () => [crypto.randomUUID(), 0]));
+    expect(chatResumeRequest.safeParse({ channels: many }).success).toBe(false);
   });
 });
 
@@ -65,6 +99,11 @@ describe('history cursors', () => {
     expect(messagesQuery.parse({ before: '2026-01-01T00:00:00.000Z' })).toEqual({ before: '2026-01-01T00:00:00.000Z' });
     expect(messagesQuery.safeParse({ before: 'yesterday' }).success).toBe(false);
     expect(messagesQuery.safeParse({ limit: 'ten' }).success).toBe(false);
+  });
+
+  it('takes `after` as a seq, never together with `before`', () => {
+    expect(messagesQuery.parse({ after: '7' })).toEqual({ after: 7 });
+    expect(chatFetchRequest.safeParse({ conversationId: channelId, after: 3, before: 9 }).success).toBe(false);
   });
 });
 

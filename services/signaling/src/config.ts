@@ -49,6 +49,11 @@ export interface Config {
     readonly auth: RateLimitRule;
     readonly chatSend: RateLimitRule;
     readonly chatFetch: RateLimitRule;
+    readonly chatEdit: RateLimitRule;
+    readonly chatDelete: RateLimitRule;
+    readonly chatReact: RateLimitRule;
+    readonly chatTyping: RateLimitRule;
+    readonly chatResume: RateLimitRule;
     readonly accountSync: RateLimitRule;
     readonly serverJoin: RateLimitRule;
     readonly communityWrite: RateLimitRule;
@@ -130,6 +135,11 @@ const envSchema = z.object({
   RATE_LIMIT_AUTH: rateLimit.default(parseRateLimit('100/15m')),
   RATE_LIMIT_CHAT_SEND: rateLimit.default(parseRateLimit('20/10s')),
   RATE_LIMIT_CHAT_FETCH: rateLimit.default(parseRateLimit('15/10s')),
+  RATE_LIMIT_CHAT_EDIT: rateLimit.default(parseRateLimit('20/1m')),
+  RATE_LIMIT_CHAT_DELETE: rateLimit.default(parseRateLimit('30/1m')),
+  RATE_LIMIT_CHAT_REACT: rateLimit.default(parseRateLimit('60/1m')),
+  RATE_LIMIT_CHAT_TYPING: rateLimit.default(parseRateLimit('30/10s')),
+  RATE_LIMIT_CHAT_RESUME: rateLimit.default(parseRateLimit('10/10s')),
   RATE_LIMIT_ACCOUNT_SYNC: rateLimit.default(parseRateLimit('120/10s')),
   RATE_LIMIT_SERVER_JOIN: rateLimit.default(parseRateLimit('30/1m')),
   RATE_LIMIT_COMMUNITY_WRITE: rateLimit.default(parseRateLimit('120/1m')),
@@ -197,6 +207,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       auth: e.RATE_LIMIT_AUTH,
       chatSend: e.RATE_LIMIT_CHAT_SEND,
       chatFetch: e.RATE_LIMIT_CHAT_FETCH,
+      chatEdit: e.RATE_LIMIT_CHAT_EDIT,
+      chatDelete: e.RATE_LIMIT_CHAT_DELETE,
+      chatReact: e.RATE_LIMIT_CHAT_REACT,
+      chatTyping: e.RATE_LIMIT_CHAT_TYPING,
+      chatResume: e.RATE_LIMIT_CHAT_RESUME,
       accountSync: e.RATE_LIMIT_ACCOUNT_SYNC,
       serverJoin: e.RATE_LIMIT_SERVER_JOIN,
       communityWrite: e.RATE_LIMIT_COMMUNITY_WRITE,

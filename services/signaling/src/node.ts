@@ -12,6 +12,7 @@ import { AccountService } from './domain/accounts/account.service.ts';
 import { Authenticator } from './domain/accounts/authenticator.ts';
 import { DeviceTokenService } from './domain/accounts/device-token.service.ts';
 import { ChatService } from './domain/chat/chat.service.ts';
+import { MessageActions } from './domain/chat/message-actions.service.ts';
 import { ChannelAdminService } from './domain/communities/channel-admin.service.ts';
 import { CommunityService } from './domain/communities/community.service.ts';
 import { InviteService } from './domain/communities/invite.service.ts';
@@ -107,6 +108,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
   const joinRequests = new JoinRequestService({ store, realtime, clock, activity, communities });
   const discovery = new DiscoveryService({ store, clock });
   const chat = new ChatService({ store, communities, activity });
+  const messageActions = new MessageActions({ store, communities, clock });
 
   // Transports
   const app = createHttpApp({
@@ -142,9 +144,15 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     membership,
     realtime,
     chat,
+    messageActions,
     limiters: {
       chatSend: rateLimiters.create('chat-send', config.rateLimits.chatSend),
       chatFetch: rateLimiters.create('chat-fetch', config.rateLimits.chatFetch),
+      chatEdit: rateLimiters.create('chat-edit', config.rateLimits.chatEdit),
+      chatDelete: rateLimiters.create('chat-delete', config.rateLimits.chatDelete),
+      chatReact: rateLimiters.create('chat-react', config.rateLimits.chatReact),
+      chatTyping: rateLimiters.create('chat-typing', config.rateLimits.chatTyping),
+      chatResume: rateLimiters.create('chat-resume', config.rateLimits.chatResume),
       accountSync: rateLimiters.create('account-sync', config.rateLimits.accountSync),
       serverJoin: rateLimiters.create('server-join', config.rateLimits.serverJoin),
     },

@@ -4,7 +4,9 @@ import { DeviceTokenRepository } from './accounts/device-token.repository.ts';
 import { OidcIdentityRepository } from './accounts/oidc-identity.repository.ts';
 import { SessionRepository } from './accounts/session.repository.ts';
 import { UserRepository } from './accounts/user.repository.ts';
+import { FileRepository } from './chat/file.repository.ts';
 import { MessageRepository } from './chat/message.repository.ts';
+import { ReactionRepository } from './chat/reaction.repository.ts';
 import { AuditLogRepository } from './communities/audit-log.repository.ts';
 import { BanRepository } from './communities/ban.repository.ts';
 import { ChannelRepository } from './communities/channel.repository.ts';
@@ -24,6 +26,8 @@ export interface Repositories {
   channels: ChannelRepository;
   members: MemberRepository;
   messages: MessageRepository;
+  reactions: ReactionRepository;
+  files: FileRepository;
   roles: RoleRepository;
   invites: InviteRepository;
   bans: BanRepository;
@@ -42,6 +46,8 @@ function createRepositories(db: Kysely<DB>): Repositories {
     channels: new ChannelRepository(db),
     members: new MemberRepository(db),
     messages: new MessageRepository(db),
+    reactions: new ReactionRepository(db),
+    files: new FileRepository(db),
     roles: new RoleRepository(db),
     invites: new InviteRepository(db),
     bans: new BanRepository(db),

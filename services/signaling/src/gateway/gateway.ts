@@ -1,13 +1,14 @@
 import type { Clock } from '../clock.ts';
 import type { Authenticator } from '../domain/accounts/authenticator.ts';
 import type { ChatService } from '../domain/chat/chat.service.ts';
+import type { MessageActions } from '../domain/chat/message-actions.service.ts';
 import type { CommunityService } from '../domain/communities/community.service.ts';
 import type { MembershipService } from '../domain/communities/membership.service.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
 import { accountHandlers } from './account.handlers.ts';
-import { chatHandlers } from './chat.handlers.ts';
+import { chatHandlers, type ChatLimiters } from './chat.handlers.ts';
 import { announcePeerOnline, endAtExpiry, identityRooms, replaceOlderConnections } from './connection.ts';
 import { bindHandlers } from './event-handler.ts';
 import { authenticateHandshake, roomsToJoin } from './handshake.ts';
@@ -25,7 +26,8 @@ export interface GatewayDeps {
   membership: MembershipService;
   realtime: SocketIoRealtime;
   chat: ChatService;
-  limiters: { chatSend: RateLimiter; chatFetch: RateLimiter; accountSync: RateLimiter; serverJoin: RateLimiter };
+  messageActions: MessageActions;
+  limiters: ChatLimiters & { accountSync: RateLimiter; serverJoin: RateLimiter };
   /** Proxy hops whose `X-Forwarded-For` is believed, for the client address. */
   trustProxyHops: number;
 }

@@ -1,14 +1,18 @@
-import type { ChatFetchResult, ChatMessage } from '@parley/protocol';
+import type { ChannelResume, ChatFetchResult, ChatMessage, ChatResumeResult } from '@parley/protocol';
 import { limits } from '@parley/protocol';
+import { AppError } from '../../errors.ts';
 import type { Actor } from '../accounts/actor.ts';
 import type { CommunityService } from '../communities/community.service.ts';
 import type { ActivityRecorder } from '../discovery/activity-recorder.ts';
 import type { Store } from '../store.ts';
-import type { HistoryCursor, MessageWithAuthor } from './message.repository.ts';
+import { toChatMessage, toChatMessages } from './chat.mappers.ts';
+import type { HistoryCursor } from './message.repository.ts';
 
 export interface SendMessage {
   conversationId: string;
-  text: string;
+  text?: string | undefined;
+  attachments?: string[] | undefined;
+  replyToMessageId?: string | undefined;
   nonce?: string | undefined;
 }
 
@@ -17,12 +21,14 @@ export interface FetchHistory {
   limit?: number | undefined;
   /** A seq, or an ISO timestamp (the Gryt seed's cursor). */
   before?: number | string | undefined;
+  /** A seq: the oldest messages after it. */
+  after?: number | undefined;
 }
 
 /** Raised inside the send transaction to roll back a seq taken for a nonce that turned out to exist. */
 class NonceAlreadyUsed extends Error {}
 
-/** Durable, ordered, idempotent chat. */
+/** Durable, ordered, idempotent chat: sending, history, and replay after a reconnect. */
 export class ChatService {
   readonly #store: Store;
   readonly #communities: CommunityService;
@@ -38,15 +44,18 @@ export class ChatService {
   /**
    * Stores a message and resolves once it is committed. A repeated
    * (author, channel, nonce) returns the first message with `created: false`
-   * and writes nothing. Throws `channel_not_found`, `not_a_member`, `forbidden`, `muted`.
+   * and writes nothing. Throws `channel_not_found`, `not_a_member`,
+   * `forbidden`, `muted`, `invalid_reply`, `invalid_attachment`.
    */
   async send(actor: Actor, input: SendMessage): Promise<{ message: ChatMessage; created: boolean }> {
     const channel = await this.#communities.requireTextChannel(actor.userId, input.conversationId, 'send_messages');
     const nonce = input.nonce ?? null;
     if (nonce) {
       const existing = await this.#store.repos.messages.getByNonce(channel.id, actor.userId, nonce);
-      if (existing) return { message: toChatMessage(existing), created: false };
+      if (existing) return { message: (await toChatMessages(this.#store, [existing], actor.userId))[0]!, created: false };
     }
+    const attachments = input.attachments ?? [];
+    await this.#checkReplyAndAttachments(actor, channel.id, input.replyToMessageId, attachments);
     try {
       const row = await this.#store.transaction(async (repos) => {
         const seq = await repos.channels.nextSeq(channel.id);
@@ -54,52 +63,81 @@ export class ChatService {
           channelId: channel.id,
           seq,
           authorId: actor.userId,
-          text: input.text,
+          text: input.text ?? '',
           nonce,
+          replyToId: input.replyToMessageId ?? null,
         });
         if (!inserted) throw new NonceAlreadyUsed();
+        await repos.messages.attach(inserted.id, attachments);
         return inserted;
       });
-      const message = toChatMessage({ ...row, author_username: actor.username, author_display_name: actor.displayName });
+      const author = { author_username: actor.username, author_display_name: actor.displayName };
       this.#activity?.recordMessage(channel.server_id);
-      return { message, created: true };
+      return { message: toChatMessage({ ...row, ...author }, { attachments }), created: true };
     } catch (error) {
       if (!(error instanceof NonceAlreadyUsed) || !nonce) throw error;
       // A concurrent retry with the same nonce committed first.
       const existing = await this.#store.repos.messages.getByNonce(channel.id, actor.userId, nonce);
       if (!existing) throw error;
-      return { message: toChatMessage(existing), created: false };
+      return { message: (await toChatMessages(this.#store, [existing], actor.userId))[0]!, created: false };
     }
   }
 
-  /** A page of history before the cursor, oldest first. Throws `channel_not_found`, `not_a_member`, `forbidden`. */
+  /**
+   * A page of history, oldest first: before a cursor (default: the newest
+   * page) or after a seq. Deleted messages are left out.
+   * Throws `channel_not_found`, `not_a_member`, `forbidden`.
+   */
   async fetch(actor: Actor, input: FetchHistory): Promise<ChatFetchResult> {
     const channel = await this.#communities.requireTextChannel(actor.userId, input.conversationId, 'view_channels');
     const limit = Math.min(input.limit ?? limits.fetchLimit.default, limits.fetchLimit.max);
-    const rows = await this.#store.repos.messages.listBefore(channel.id, toCursor(input.before), limit + 1);
-    const hasMore = rows.length > limit;
-    return { items: rows.slice(0, limit).reverse().map(toChatMessage), hasMore };
+    const messages = this.#store.repos.messages;
+    const rows =
+      input.after === undefined
+        ? (await messages.listBefore(channel.id, toCursor(input.before), limit + 1)).reverse()
+        : await messages.listAfter(channel.id, input.after, limit + 1);
+    // The extra row, if any, is the one furthest from the cursor.
+    const page = input.after === undefined ? rows.slice(-limit) : rows.slice(0, limit);
+    return { items: await toChatMessages(this.#store, page, actor.userId), hasMore: rows.length > limit };
+  }
+
+  /**
+   * What the user missed in each channel since the seq they hold, in order,
+   * deleted messages as tombstones so the seqs have no gaps. More than
+   * `limits.resume.maxMessages` behind (or ahead of the server): `resyncRequired`.
+   */
+  async resume(actor: Actor, lastSeqs: Record<string, number>): Promise<ChatResumeResult> {
+    const requested = Object.entries(lastSeqs);
+    const { channels } = await this.#communities.viewableBy(actor.userId);
+    const viewable = new Map(channels.filter((channel) => channel.type === 'text').map((channel) => [channel.id, channel]));
+    const results = await Promise.all(
+      requested.map(async ([conversationId, seq]): Promise<ChannelResume> => {
+        const channel = viewable.get(conversationId);
+        if (!channel) return { conversationId, items: [], lastSeq: 0, resyncRequired: false, error: 'forbidden' };
+        const missed = channel.last_seq - seq;
+        if (missed < 0 || missed > limits.resume.maxMessages) {
+          return { conversationId, items: [], lastSeq: channel.last_seq, resyncRequired: true };
+        }
+        const rows = missed === 0 ? [] : await this.#store.repos.messages.listAfter(channel.id, seq, missed, { withDeleted: true });
+        const items = await toChatMessages(this.#store, rows, actor.userId);
+        return { conversationId, items, lastSeq: channel.last_seq, resyncRequired: false };
+      }),
+    );
+    return { channels: results };
+  }
+
+  /** Throws `invalid_reply` unless the reply target is in the channel, `invalid_attachment` unless the sender owns every file. */
+  async #checkReplyAndAttachments(actor: Actor, channelId: string, replyTo: string | undefined, attachments: string[]) {
+    const [target, owned] = await Promise.all([
+      replyTo ? this.#store.repos.messages.getInChannel(channelId, replyTo) : undefined,
+      this.#store.repos.files.countOwned(actor.userId, attachments),
+    ]);
+    if (replyTo && (!target || target.deleted_at)) throw new AppError('invalid_reply');
+    if (owned !== attachments.length) throw new AppError('invalid_attachment');
   }
 }
 
 function toCursor(before: number | string | undefined): HistoryCursor {
   if (before === undefined) return undefined;
   return typeof before === 'number' ? { beforeSeq: before } : { beforeTime: new Date(before) };
-}
-
-function toChatMessage(row: MessageWithAuthor): ChatMessage {
-  return {
-    id: row.id,
-    conversationId: row.channel_id,
-    seq: row.seq,
-    author:
-      row.author_id && row.author_username
-        ? { id: row.author_id, username: row.author_username, displayName: row.author_display_name ?? row.author_username }
-        : null,
-    text: row.text,
-    nonce: row.nonce,
-    replyToMessageId: row.reply_to_id,
-    createdAt: row.created_at.toISOString(),
-    editedAt: row.edited_at?.toISOString() ?? null,
-  };
 }

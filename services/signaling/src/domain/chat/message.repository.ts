@@ -23,6 +23,11 @@ export class MessageRepository {
       .executeTakeFirst();
   }
 
+  /** A message of this channel, deleted or not. */
+  getInChannel(channelId: string, id: string): Promise<MessageWithAuthor | undefined> {
+    return this.#withAuthor().where('messages.channel_id', '=', channelId).where('messages.id', '=', id).executeTakeFirst();
+  }
+
   /** Undefined when (channel, author, nonce) already exists. */
   insertUnlessNonceExists(values: {
     channelId: string;
@@ -30,6 +35,7 @@ export class MessageRepository {
     authorId: string;
     text: string;
     nonce: string | null;
+    replyToId: string | null;
   }): Promise<MessageRow | undefined> {
     return this.#db
       .insertInto('messages')
@@ -39,6 +45,7 @@ export class MessageRepository {
         author_id: values.authorId,
         text: values.text,
         nonce: values.nonce,
+        reply_to_id: values.replyToId,
       })
       .onConflict((conflict) => conflict.constraint('messages_nonce_key').doNothing())
       .returningAll()
@@ -53,6 +60,58 @@ export class MessageRepository {
     if (cursor && 'beforeSeq' in cursor) query = query.where('messages.seq', '<', cursor.beforeSeq);
     if (cursor && 'beforeTime' in cursor) query = query.where('messages.created_at', '<', cursor.beforeTime);
     return query.orderBy('messages.seq', 'desc').limit(limit).execute();
+  }
+
+  /** The oldest `limit` messages after `afterSeq`, oldest first, deleted ones left out (`withDeleted`: as well). */
+  listAfter(channelId: string, afterSeq: number, limit: number, options: { withDeleted?: boolean } = {}): Promise<MessageWithAuthor[]> {
+    let query = this.#withAuthor().where('messages.channel_id', '=', channelId).where('messages.seq', '>', afterSeq);
+    if (!options.withDeleted) query = query.where('messages.deleted_at', 'is', null);
+    return query.orderBy('messages.seq').limit(limit).execute();
+  }
+
+  /** Replaces the text of a message that is not deleted; undefined otherwise. */
+  updateText(id: string, text: string, now: Date): Promise<MessageRow | undefined> {
+    return this.#db
+      .updateTable('messages')
+      .set({ text, edited_at: now })
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /** Soft-deletes a message; undefined when it was already deleted. Its text is cleared. */
+  softDelete(id: string, now: Date): Promise<MessageRow | undefined> {
+    return this.#db
+      .updateTable('messages')
+      .set({ deleted_at: now, text: '' })
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  async attach(messageId: string, fileIds: readonly string[]): Promise<void> {
+    if (fileIds.length === 0) return;
+    await this.#db
+      .insertInto('message_attachments')
+      .values(fileIds.map((fileId, position) => ({ message_id: messageId, file_id: fileId, position })))
+      .execute();
+  }
+
+  /** The attached file ids of each message, in order. */
+  async listAttachments(messageIds: readonly string[]): Promise<Map<string, string[]>> {
+    const byMessage = new Map<string, string[]>();
+    if (messageIds.length === 0) return byMessage;
+    const rows = await this.#db
+      .selectFrom('message_attachments')
+      .select(['message_id', 'file_id'])
+      .where('message_id', 'in', messageIds)
+      .orderBy('message_id')
+      .orderBy('position')
+      .execute();
+    for (const row of rows) byMessage.set(row.message_id, [...(byMessage.get(row.message_id) ?? []), row.file_id]);
+    return byMessage;
   }
 
   /**

@@ -99,20 +99,26 @@ export class CommunityService {
     return { previousOwnerId };
   }
 
-  /**
-   * Rooms a new connection of this user belongs in: its communities and the
-   * channels it may see. Four queries, however many communities: it runs on every connect.
-   */
+  /** Rooms a new connection of this user belongs in: its communities and the channels it may see. */
   async roomsOf(userId: string): Promise<string[]> {
+    const { serverIds, channels } = await this.viewableBy(userId);
+    return [...serverIds.map(rooms.server), ...channels.map((channel) => rooms.channel(channel.id))];
+  }
+
+  /**
+   * The communities a user belongs to and every channel of theirs the user
+   * may view. Four queries, however many communities: it runs on every connect.
+   */
+  async viewableBy(userId: string): Promise<{ serverIds: string[]; channels: ChannelRow[] }> {
     const repos = this.#store.repos;
     const [memberships, roles] = await Promise.all([repos.members.listMemberships(userId), repos.roles.listOfUser(userId)]);
     const channels = await repos.channels.listByServers(memberships.map((membership) => membership.server_id));
     const overrides = await repos.channels.listOverrides(channels.map((channel) => channel.id));
-    return memberships.flatMap(({ server_id: serverId, owner_id: ownerId }) => {
+    const viewable = memberships.flatMap(({ server_id: serverId, owner_id: ownerId }) => {
       const grant: Grant = { isOwner: ownerId === userId, roles: roles.filter((role) => role.server_id === serverId) };
-      const ofServer = channels.filter((channel) => channel.server_id === serverId);
-      return [rooms.server(serverId), ...viewableChannels(grant, ofServer, overrides).map((channel) => rooms.channel(channel.id))];
+      return viewableChannels(grant, channels.filter((channel) => channel.server_id === serverId), overrides);
     });
+    return { serverIds: memberships.map((membership) => membership.server_id), channels: viewable };
   }
 
   /**
