@@ -88,13 +88,15 @@ export const chatResumeRequest = z.object({
 export type ChatResumeRequest = z.input<typeof chatResumeRequest>;
 
 /** `GET /api/messages/:conversationId` query string: the same cursors, as text. */
-export const messagesQuery = z.object({
-  limit: z.coerce.number().pipe(fetchLimit).optional(),
-  before: z
-    .string()
-    .max(64)
-    .transform((value) => (/^\d+$/.test(value) ? Number(value) : value))
-    .pipe(beforeCursor)
-    .optional(),
-  after: z.coerce.number().pipe(seq).optional(),
-});
+export const messagesQuery = z
+  .object({
+    limit: z.coerce.number().pipe(fetchLimit).optional(),
+    before: z
+      .string()
+      .max(64)
+      .transform((value) => (/^\d+$/.test(value) ? Number(value) : value))
+      .pipe(beforeCursor)
+      .optional(),
+    after: z.coerce.number().pipe(seq).optional(),
+  })
+  .refine((query) => query.before === undefined || query.after === undefined, { message: 'give before or after, not both' });
