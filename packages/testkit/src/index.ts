@@ -6,3 +6,4 @@ export { waitUntilReady } from './readiness.ts';
 export * from './postgres.ts';
 export * from './redis.ts';
 export * from './oidc-provider.ts';
+export { TcpBalancer } from './tcp-balancer.ts';
