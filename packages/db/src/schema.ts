@@ -85,7 +85,7 @@ export interface ChannelsTable {
   name: string;
   type: 'text' | 'voice';
   position: Generated<number>;
-  /** The seq of the channel's newest message; bumped under the row lock in the sending transaction. */
+  /** The seq of the channel's newest message; bumped under the row lock by the statement that stores the next one. */
   last_seq: Generated<number>;
   created_at: CreatedAt;
 }

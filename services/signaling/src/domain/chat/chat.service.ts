@@ -1,4 +1,5 @@
 import type { ChannelResume, ChatFetchResult, ChatMessage, ChatResumeResult } from '@parley/protocol';
+import { isUniqueViolation, type MessageRow } from '@parley/db';
 import { limits } from '@parley/protocol';
 import { AppError } from '../../errors.ts';
 import type { Actor } from '../accounts/actor.ts';
@@ -25,9 +26,6 @@ export interface FetchHistory {
   after?: number | undefined;
 }
 
-/** Raised inside the send transaction to roll back a seq taken for a nonce that turned out to exist. */
-class NonceAlreadyUsed extends Error {}
-
 /** Durable, ordered, idempotent chat: sending, history, and replay after a reconnect. */
 export class ChatService {
   readonly #store: Store;
@@ -49,38 +47,36 @@ export class ChatService {
    */
   async send(actor: Actor, input: SendMessage): Promise<{ message: ChatMessage; created: boolean }> {
     const channel = await this.#communities.requireTextChannel(actor.userId, input.conversationId, 'send_messages');
-    const nonce = input.nonce ?? null;
-    if (nonce) {
-      const existing = await this.#store.repos.messages.getByNonce(channel.id, actor.userId, nonce);
-      if (existing) return { message: (await toChatMessages(this.#store, [existing], actor.userId))[0]!, created: false };
-    }
     const attachments = input.attachments ?? [];
     await this.#checkReplyAndAttachments(actor, channel.id, input.replyToMessageId, attachments);
+    const message = {
+      channelId: channel.id,
+      authorId: actor.userId,
+      text: input.text ?? '',
+      nonce: input.nonce ?? null,
+      replyToId: input.replyToMessageId ?? null,
+    };
+    let row: MessageRow;
     try {
-      const row = await this.#store.transaction(async (repos) => {
-        const seq = await repos.channels.nextSeq(channel.id);
-        const inserted = await repos.messages.insertUnlessNonceExists({
-          channelId: channel.id,
-          seq,
-          authorId: actor.userId,
-          text: input.text ?? '',
-          nonce,
-          replyToId: input.replyToMessageId ?? null,
-        });
-        if (!inserted) throw new NonceAlreadyUsed();
-        await repos.messages.attach(inserted.id, attachments);
-        return inserted;
-      });
-      const author = { author_username: actor.username, author_display_name: actor.displayName };
-      this.#activity?.recordMessage(channel.server_id);
-      return { message: toChatMessage({ ...row, ...author }, { attachments }), created: true };
+      // Without attachments, one statement: the hot path is one round trip after the access check.
+      row =
+        attachments.length === 0
+          ? await this.#store.repos.messages.insertNext(message)
+          : await this.#store.transaction(async (repos) => {
+              const inserted = await repos.messages.insertNext(message);
+              await repos.messages.attach(inserted.id, attachments);
+              return inserted;
+            });
     } catch (error) {
-      if (!(error instanceof NonceAlreadyUsed) || !nonce) throw error;
-      // A concurrent retry with the same nonce committed first.
-      const existing = await this.#store.repos.messages.getByNonce(channel.id, actor.userId, nonce);
+      // The nonce was used before (a retry): its seq was given back; answer with the stored message.
+      const nonce = isUniqueViolation(error) ? message.nonce : null;
+      const existing = nonce ? await this.#store.repos.messages.getByNonce(channel.id, actor.userId, nonce) : undefined;
       if (!existing) throw error;
       return { message: (await toChatMessages(this.#store, [existing], actor.userId))[0]!, created: false };
     }
+    this.#activity?.recordMessage(channel.server_id);
+    const author = { author_username: actor.username, author_display_name: actor.displayName };
+    return { message: toChatMessage({ ...row, ...author }, { attachments }), created: true };
   }
 
   /**

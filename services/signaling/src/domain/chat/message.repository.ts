@@ -1,5 +1,5 @@
 import type { DB, MessageRow } from '@parley/db';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 
 export interface MessageWithAuthor extends MessageRow {
   author_username: string | null;
@@ -28,28 +28,29 @@ export class MessageRepository {
     return this.#withAuthor().where('messages.channel_id', '=', channelId).where('messages.id', '=', id).executeTakeFirst();
   }
 
-  /** Undefined when (channel, author, nonce) already exists. */
-  insertUnlessNonceExists(values: {
+  /**
+   * Takes the channel's next seq and stores the message with it, in one
+   * statement (one round trip, no explicit transaction): the statement is
+   * atomic, so when the insert fails (a nonce already used) the seq is given
+   * back and no gap appears. Throws the unique violation in that case.
+   */
+  async insertNext(values: {
     channelId: string;
-    seq: number;
     authorId: string;
     text: string;
     nonce: string | null;
     replyToId: string | null;
-  }): Promise<MessageRow | undefined> {
-    return this.#db
-      .insertInto('messages')
-      .values({
-        channel_id: values.channelId,
-        seq: values.seq,
-        author_id: values.authorId,
-        text: values.text,
-        nonce: values.nonce,
-        reply_to_id: values.replyToId,
-      })
-      .onConflict((conflict) => conflict.constraint('messages_nonce_key').doNothing())
-      .returningAll()
-      .executeTakeFirst();
+  }): Promise<MessageRow> {
+    const { rows } = await sql<MessageRow>`
+      with next as (
+        update channels set last_seq = last_seq + 1 where id = ${values.channelId} returning last_seq
+      )
+      insert into messages (channel_id, seq, author_id, text, nonce, reply_to_id)
+      select ${values.channelId}, next.last_seq, ${values.authorId}, ${values.text}, ${values.nonce}, ${values.replyToId}
+      from next
+      returning *`.execute(this.#db);
+    if (!rows[0]) throw new Error(`channel ${values.channelId} does not exist`);
+    return rows[0];
   }
 
   /** The newest `limit` messages before the cursor, newest first, deleted ones left out. */

@@ -1,5 +1,15 @@
 import type { ChannelOverrideRow, ChannelRow, DB } from '@parley/db';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+
+/** A channel and one user's standing in its community (see `getWithAccess`). */
+export interface ChannelAccessRow extends ChannelRow {
+  owner_id: string | null;
+  is_member: boolean;
+  muted: boolean;
+  muted_until: Date | null;
+  roles: Array<{ id: string; rank: number; permissions: string[] }>;
+  overrides: Array<{ role_id: string; allow: string[]; deny: string[] }>;
+}
 
 export class ChannelRepository {
   readonly #db: Kysely<DB>;
@@ -10,6 +20,31 @@ export class ChannelRepository {
 
   get(id: string): Promise<ChannelRow | undefined> {
     return this.#db.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /**
+   * A channel with everything that decides what one user may do in it, in
+   * one round trip (it runs before every message): the community's owner,
+   * the user's active membership, their roles and the channel's overrides.
+   */
+  async getWithAccess(channelId: string, userId: string): Promise<ChannelAccessRow | undefined> {
+    const { rows } = await sql<ChannelAccessRow>`
+      select channels.*, servers.owner_id,
+        members.user_id is not null as is_member, coalesce(members.muted, false) as muted, members.muted_until,
+        coalesce((
+          select json_agg(json_build_object('id', roles.id, 'rank', roles.rank, 'permissions', roles.permissions))
+          from member_roles join roles on roles.id = member_roles.role_id
+          where member_roles.server_id = channels.server_id and member_roles.user_id = ${userId}
+        ), '[]') as roles,
+        coalesce((
+          select json_agg(json_build_object('role_id', role_id, 'allow', allow, 'deny', deny))
+          from channel_overrides where channel_id = channels.id
+        ), '[]') as overrides
+      from channels
+      join servers on servers.id = channels.server_id
+      left join members on members.server_id = channels.server_id and members.user_id = ${userId} and members.active
+      where channels.id = ${channelId}`.execute(this.#db);
+    return rows[0];
   }
 
   /** In display order. */
@@ -90,20 +125,5 @@ export class ChannelRepository {
       .returning('role_id')
       .executeTakeFirst();
     return row !== undefined;
-  }
-
-  /**
-   * Takes the channel's next message seq. The row stays locked until the
-   * transaction ends, so seqs are handed out one at a time and a rollback
-   * gives its seq back: no gaps.
-   */
-  async nextSeq(channelId: string): Promise<number> {
-    const row = await this.#db
-      .updateTable('channels')
-      .set((eb) => ({ last_seq: eb('last_seq', '+', 1) }))
-      .where('id', '=', channelId)
-      .returning('last_seq')
-      .executeTakeFirstOrThrow();
-    return row.last_seq;
   }
 }

@@ -8,8 +8,7 @@ import type { Actor } from '../accounts/actor.ts';
 import type { Repositories, Store } from '../store.ts';
 import { toChannel, toServer } from './community.mappers.ts';
 import { admitMember } from './admission.ts';
-import { loadAccess } from './member-access.ts';
-import { viewableChannels, type Grant } from './permissions.ts';
+import { channelPermissionsOf, isMuted, viewableChannels, type Grant } from './permissions.ts';
 
 export const DEFAULT_TEXT_CHANNEL = 'general';
 export const DEFAULT_VOICE_CHANNEL = 'Voice';
@@ -153,17 +152,14 @@ export class CommunityService {
    * is not server-muted). Throws `channel_not_found`, `not_a_member`, `forbidden`, `muted`.
    */
   async requireTextChannel(userId: string, channelId: string, permission: Permission): Promise<ChannelRow> {
-    const channel = await this.#store.repos.channels.get(channelId);
+    const channel = await this.#store.repos.channels.getWithAccess(channelId, userId);
     if (!channel || channel.type !== 'text') throw new AppError('channel_not_found');
-    const [access, overrides] = await Promise.all([
-      loadAccess(this.#store.repos, channel.server_id, userId),
-      this.#store.repos.channels.listOverrides([channel.id]),
-    ]);
-    const granted = access.inChannel(overrides);
+    if (!channel.is_member) throw new AppError('not_a_member');
+    const granted = channelPermissionsOf({ isOwner: channel.owner_id === userId, roles: channel.roles }, channel.overrides);
     if (!granted.has('view_channels') || !granted.has(permission)) {
       throw new AppError('forbidden', `This needs the ${permission} permission in this channel`);
     }
-    if (permission === 'send_messages' && access.isMuted(this.#clock.now())) throw new AppError('muted');
+    if (permission === 'send_messages' && isMuted(channel, this.#clock.now())) throw new AppError('muted');
     return channel;
   }
 }
