@@ -205,10 +205,8 @@ export class MembershipService {
   ): Promise<ServerJoined> {
     const joined = await this.#store.transaction(async (repos) => {
       await precondition?.(repos);
-      const member = await admitMember(repos, { server, userId: actor.userId, nickname });
-      if (!member) return false;
-      await repos.auditLog.append({ serverId: server.id, actorId: actor.userId, action: 'member.join', details: { route } });
-      return true;
+      const audit = { serverId: server.id, actorId: actor.userId, action: 'member.join' as const, details: { route } };
+      return (await admitMember(repos, { server, userId: actor.userId, nickname, audit })) !== undefined;
     });
     if (joined) await this.#announceJoin(server.id, actor.userId);
     return { serverId: server.id, nickname, isOwner: false, setupRequired: false, joined };

@@ -136,6 +136,22 @@ export class RoleRepository {
     return rows.map((row) => row.user_id);
   }
 
+  /** Gives a member one of the community's built-in roles. */
+  async grantBuiltin(serverId: string, userId: string, builtin: BuiltinRoleKey): Promise<void> {
+    await this.#db
+      .insertInto('member_roles')
+      .columns(['server_id', 'user_id', 'role_id'])
+      .expression((eb) =>
+        eb
+          .selectFrom('roles')
+          .select([eb.val(serverId).as('server_id'), eb.val(userId).as('user_id'), 'roles.id'])
+          .where('roles.server_id', '=', serverId)
+          .where('roles.builtin', '=', builtin),
+      )
+      .onConflict((conflict) => conflict.doNothing())
+      .execute();
+  }
+
   async grant(serverId: string, userId: string, roleIds: string[]): Promise<void> {
     if (roleIds.length === 0) return;
     await this.#db
