@@ -4,13 +4,17 @@ import { renderRecord } from '../bench/lib/markdown.ts';
 import { writeLatest, writeRunRecord, type WrittenRun } from '../bench/lib/results-writer.ts';
 import type { RunRecord } from '../bench/lib/run-record.ts';
 import type { Scenario } from '../bench/lib/scenario.ts';
+import { busyChannel } from '../bench/scenarios/busy-channel.ts';
+import { fanout } from '../bench/scenarios/fanout.ts';
+import { idle } from '../bench/scenarios/idle.ts';
+import { joins } from '../bench/scenarios/joins.ts';
 import { login } from '../bench/scenarios/login.ts';
 
 // npm run bench [-- <scenario>...]: runs the named scenarios (default: all),
 // writes bench/results/<scenario>-<timestamp>.json and .md and latest.md, and
 // prints each report on stdout. Progress goes to stderr. See bench/README.md.
 
-const scenarios: readonly Scenario[] = [login];
+const scenarios: readonly Scenario[] = [login, fanout, busyChannel, joins, idle];
 const resultsDir = path.resolve(import.meta.dirname, '../bench/results');
 
 const log = (line: string) => process.stderr.write(`${line}\n`);

@@ -1,0 +1,46 @@
+import { startCluster, type Cluster, type Pod } from '@parley/testkit';
+import type { BackingServices } from './backing-services.ts';
+import type { PodLogTally } from './pod-log-tally.ts';
+import { processTarget, type CpuTarget } from './process-cpu.ts';
+
+/** Every limiter the load touches, raised so far that none ever answers `rate_limited`. */
+export const raisedRateLimits: Record<string, string> = {
+  RATE_LIMIT_CHAT_SEND: '100000000/1m',
+  RATE_LIMIT_CHAT_FETCH: '100000000/1m',
+  RATE_LIMIT_SERVER_JOIN: '100000000/1m',
+  RATE_LIMIT_COMMUNITY_WRITE: '100000000/1m',
+  RATE_LIMIT_AUTH: '100000000/1m',
+  RATE_LIMIT_ACCOUNT_SYNC: '100000000/1m',
+};
+
+/**
+ * `pods` real signaling processes on the scenario's Postgres and Redis, with
+ * the rate limits raised. The log level stays at testkit's `info`: readiness
+ * is detected from the info line "listening", and nothing on the chat, join or
+ * connect paths logs at info.
+ */
+export function startParley(
+  services: BackingServices,
+  pods: number,
+  options: { env?: Record<string, string>; tally?: PodLogTally } = {},
+): Promise<Cluster> {
+  return startCluster({
+    pods,
+    databaseUrl: services.databaseUrl,
+    redisUrl: services.redisUrl,
+    redisKeyPrefix: services.redisKeyPrefix,
+    env: { ...raisedRateLimits, ...options.env },
+    ...(options.tally ? { onLine: options.tally.onLine } : {}),
+  });
+}
+
+export function podPid(pod: Pod): number {
+  const pid = pod.process?.pid;
+  if (pid === undefined) throw new Error(`${pod.nodeId} has no pid`);
+  return pid;
+}
+
+/** One CPU target per pod. */
+export function podTargets(cluster: Cluster): CpuTarget[] {
+  return cluster.pods.map((pod) => processTarget(`parley ${pod.nodeId}`, 'pod', podPid(pod)));
+}
