@@ -1,4 +1,5 @@
 import { openDatabase, type Database } from '@parley/db';
+import { startBackingServices, type BackingServices } from './backing-services.ts';
 import { sql } from 'kysely';
 import { hashSessionToken, newSessionToken } from '../../services/signaling/src/domain/accounts/session-token.ts';
 import { admitMember } from '../../services/signaling/src/domain/communities/admission.ts';
@@ -20,6 +21,17 @@ export interface SeededCommunity {
 }
 
 const ROWS_PER_INSERT = 1000;
+
+/** Private Postgres and Redis (`backing-services.ts`) and a seeder on that database; the services are disposed if the seeder cannot open. */
+export async function startSeededServices(): Promise<{ services: BackingServices; seeder: Seeder }> {
+  const services = await startBackingServices();
+  try {
+    return { services, seeder: await Seeder.open(services.databaseUrl) };
+  } catch (error) {
+    await services.dispose();
+    throw error;
+  }
+}
 const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
 
 /**

@@ -1,4 +1,4 @@
-import { startBackingServices, type BackingServices } from '../lib/backing-services.ts';
+import type { BackingServices } from '../lib/backing-services.ts';
 import { runClosedChatLoop, runOpenLoop } from '../lib/chat-load.ts';
 import { bottleneckNote, cpuPer10kDeliveries, cpuTable, failuresCell } from '../lib/chat-report.ts';
 import { openChatSession, parleyTarget, relayTarget, type ChatSession, type ChatTarget } from '../lib/chat-session.ts';
@@ -7,7 +7,7 @@ import { runPhase, type PhaseResult } from '../lib/load-phase.ts';
 import { describeTally } from '../lib/pod-log-tally.ts';
 import { describeActivity, PostgresActivitySampler, type PostgresActivity } from '../lib/postgres-activity.ts';
 import type { Scenario, ScenarioContext, ScenarioResult, Table } from '../lib/scenario.ts';
-import { Seeder, type SeededCommunity, type SeededUser } from '../lib/seeder.ts';
+import { startSeededServices, type Seeder, type SeededCommunity, type SeededUser } from '../lib/seeder.ts';
 
 const settings = {
   senders: 10,
@@ -49,11 +49,7 @@ export const busyChannel: Scenario = {
     `and on a bare Socket.IO + Redis-adapter relay.`,
   async run(context) {
     context.log('starting Postgres and Redis, migrating a private database');
-    const services = await startBackingServices();
-    const seeder = await Seeder.open(services.databaseUrl).catch(async (error: unknown) => {
-      await services.dispose();
-      throw error;
-    });
+    const { services, seeder } = await startSeededServices();
     try {
       context.log(`seeding ${members} users and one community with one channel`);
       const users = await seeder.users(members, 'busy');

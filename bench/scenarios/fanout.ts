@@ -1,4 +1,4 @@
-import { startBackingServices, type BackingServices } from '../lib/backing-services.ts';
+import type { BackingServices } from '../lib/backing-services.ts';
 import { runOpenLoop, type ScheduleLag } from '../lib/chat-load.ts';
 import { bottleneckNote, cpuPer10kDeliveries, cpuTable, failuresCell } from '../lib/chat-report.ts';
 import { openChatSession, parleyTarget, relayTarget, type ChatSession, type ChatTarget } from '../lib/chat-session.ts';
@@ -8,7 +8,7 @@ import { sweepRates, type Sweep } from '../lib/rate-sweep.ts';
 import { describeTally } from '../lib/pod-log-tally.ts';
 import { describeActivity, PostgresActivitySampler, type PostgresActivity } from '../lib/postgres-activity.ts';
 import type { Scenario, ScenarioContext, ScenarioResult, Table } from '../lib/scenario.ts';
-import { Seeder, type SeededCommunity, type SeededUser } from '../lib/seeder.ts';
+import { startSeededServices, type Seeder, type SeededCommunity, type SeededUser } from '../lib/seeder.ts';
 
 const settings = {
   channels: 100,
@@ -62,11 +62,7 @@ export const fanout: Scenario = {
     `next to Parley on 1 pod and a bare Socket.IO + Redis-adapter relay under the same load.`,
   async run(context) {
     context.log('starting Postgres and Redis, migrating a private database');
-    const services = await startBackingServices();
-    const seeder = await Seeder.open(services.databaseUrl).catch(async (error: unknown) => {
-      await services.dispose();
-      throw error;
-    });
+    const { services, seeder } = await startSeededServices();
     try {
       const { users, communities } = await seed(seeder, context);
       const roomOf = (index: number) => communities[Math.floor(index / settings.channelSize)]!.channelId;

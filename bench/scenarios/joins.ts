@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io-client';
 import { limits } from '@parley/protocol';
-import { startBackingServices, type BackingServices } from '../lib/backing-services.ts';
+import type { BackingServices } from '../lib/backing-services.ts';
 import { runClosedLoop } from '../lib/closed-loop.ts';
 import { latencyFigures, ratio, type LatencyFigures } from '../lib/latency-stats.ts';
 import { podTargets, startParley } from '../lib/parley-cluster.ts';
@@ -8,7 +8,7 @@ import { describeActivity, PostgresActivitySampler, type PostgresActivity } from
 import { CpuMeter, cpuOfRole, selfTarget, type CpuReport } from '../lib/process-cpu.ts';
 import { describeTally, PodLogTally } from '../lib/pod-log-tally.ts';
 import type { Scenario, ScenarioContext, ScenarioResult, Table } from '../lib/scenario.ts';
-import { Seeder, type SeededCommunity } from '../lib/seeder.ts';
+import { startSeededServices, type Seeder, type SeededCommunity } from '../lib/seeder.ts';
 import { backingServiceTargets } from '../lib/service-processes.ts';
 import { SocketPool, type ConnectReport } from '../lib/socket-pool.ts';
 import { sleep } from '../lib/stamp.ts';
@@ -67,11 +67,7 @@ export const joins: Scenario = {
     `have joined, and bytes sent to clients per join, below and above the ${limits.memberEvents.maxMembers}-member announcement threshold.`,
   async run(context) {
     context.log('starting Postgres and Redis, migrating a private database');
-    const services = await startBackingServices();
-    const seeder = await Seeder.open(services.databaseUrl).catch(async (error: unknown) => {
-      await services.dispose();
-      throw error;
-    });
+    const { services, seeder } = await startSeededServices();
     try {
       context.log(`seeding ${joiners + 1} users with sessions and one open community`);
       const users = await seeder.users(joiners + 1, 'join');
