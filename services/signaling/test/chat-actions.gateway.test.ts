@@ -3,10 +3,10 @@ import type { ChatMessage } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMember } from './support/communities.ts';
 import { rowCounts, startTestNode, type TestNode } from './support/test-node.ts';
-import { connect, nextEvent, registerUser, type TestUser } from './support/users.ts';
+import { connect, nextEvent, OpenSockets, registerUser, type TestUser } from './support/users.ts';
 
 let node: TestNode;
-const sockets: ParleySocket[] = [];
+const sockets = new OpenSockets();
 
 beforeAll(async () => {
   node = await startTestNode({
@@ -20,14 +20,12 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  for (const socket of sockets) socket.close();
+  sockets.closeAll();
   await node.stop();
 });
 
-async function online(user: TestUser, clientInstanceId?: string): Promise<ParleySocket> {
-  const socket = await connect(node.url, user, clientInstanceId ? { clientInstanceId } : {});
-  sockets.push(socket);
-  return socket;
+function online(user: TestUser, clientInstanceId?: string): Promise<ParleySocket> {
+  return sockets.connect(node.url, user, clientInstanceId);
 }
 
 /** An owner and a member of a fresh community, both online, and its text channel. */
@@ -196,13 +194,13 @@ describe('chat:typing', () => {
       const owner = await registerUser(limited.url);
       const server = await owner.http.createServer({ name: 'typing' });
       const socket = await connect(limited.url, owner);
-      sockets.push(socket);
+      sockets.track(socket);
       const channelId = server.channels[0]!.id;
       await socket.request('chat:typing', { conversationId: channelId });
       await socket.request('chat:typing', { conversationId: channelId });
       await expect(socket.request('chat:typing', { conversationId: channelId })).rejects.toMatchObject({ code: 'rate_limited' });
       const outsider = await connect(node.url, await registerUser(node.url));
-      sockets.push(outsider);
+      sockets.track(outsider);
       const { channelId: other } = await room();
       await expect(outsider.request('chat:typing', { conversationId: other })).rejects.toMatchObject({ code: 'not_a_member' });
     } finally {

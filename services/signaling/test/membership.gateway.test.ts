@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Argon2PasswordHasher } from '../src/adapters/password-hasher.ts';
 import { addMember } from './support/communities.ts';
 import { rowCounts, startTestNode, type TestNode } from './support/test-node.ts';
-import { collectMessages, connect, emitUntyped, nextEvent, registerUser, type TestUser } from './support/users.ts';
+import { collectMessages, connect, emitUntyped, nextEvent, OpenSockets, registerUser, type TestUser } from './support/users.ts';
 
 let node: TestNode;
-const sockets: ParleySocket[] = [];
+const sockets = new OpenSockets();
 
 beforeAll(async () => {
   node = await startTestNode({
@@ -17,14 +17,12 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  for (const socket of sockets) socket.close();
+  sockets.closeAll();
   await node.stop();
 });
 
-async function online(user: TestUser, clientInstanceId?: string): Promise<ParleySocket> {
-  const socket = await connect(node.url, user, clientInstanceId ? { clientInstanceId } : {});
-  sockets.push(socket);
-  return socket;
+function online(user: TestUser, clientInstanceId?: string): Promise<ParleySocket> {
+  return sockets.connect(node.url, user, clientInstanceId);
 }
 
 async function community(policy: 'open' | 'invite' | 'request' | 'password' = 'invite') {
@@ -352,7 +350,7 @@ describe('a deployment running one community (SERVER_NAME)', () => {
   it('creates it at start; of users racing to join it first exactly one becomes its owner, the rest need an invite', async () => {
     const users = await Promise.all(Array.from({ length: 5 }, () => registerUser(single.url)));
     const connections = await Promise.all(users.map((user) => connect(single.url, user)));
-    sockets.push(...connections);
+    for (const socket of connections) sockets.track(socket);
     const info = await connections[0]!.request('server:info', {});
     expect(info).toMatchObject({ name: 'The Hangout', members: 0, joinPolicy: 'invite' });
 
@@ -377,7 +375,7 @@ describe('rate limit', () => {
     try {
       const user = await registerUser(limited.url);
       const socket = await connect(limited.url, user);
-      sockets.push(socket);
+      sockets.track(socket);
       const serverId = crypto.randomUUID();
       for (let i = 0; i < 2; i++) await expect(socket.request('server:join', { serverId })).rejects.toMatchObject({ code: 'server_not_found' });
       const serverError = nextEvent(socket, 'server:error');

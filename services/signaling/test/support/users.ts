@@ -61,3 +61,22 @@ export async function eventually(condition: () => boolean, timeoutMs = 5000, wha
 export function emitUntyped(socket: ParleySocket, event: string, ...args: unknown[]): void {
   (socket.socket.emit as (event: string, ...args: unknown[]) => void)(event, ...args);
 }
+
+/** The sockets a test file opened, to close them all when it ends. */
+export class OpenSockets {
+  readonly #sockets: ParleySocket[] = [];
+
+  /** Connects `user` to `url` as the device `clientInstanceId` (a new one when absent). */
+  async connect(url: string, user: TestUser, clientInstanceId?: string): Promise<ParleySocket> {
+    return this.track(await connect(url, user, clientInstanceId ? { clientInstanceId } : {}));
+  }
+
+  track(socket: ParleySocket): ParleySocket {
+    this.#sockets.push(socket);
+    return socket;
+  }
+
+  closeAll(): void {
+    for (const socket of this.#sockets.splice(0)) socket.close();
+  }
+}
