@@ -216,6 +216,34 @@ export interface MessagesTable {
   deleted_at: Date | null;
 }
 
+/** A JSON Web Key (RFC 7517) as stored; never updated in place. */
+type StoredJwk = ColumnType<Record<string, unknown>, Record<string, unknown>, never>;
+
+/**
+ * A key that signs SFU join tokens during its time slot (`slot` =
+ * floor(now / rotation), signing from `not_before`); published from creation
+ * until `retires_at`, when the last token it signed has expired.
+ */
+export interface SigningKeysTable {
+  /** RFC 7638 thumbprint of the public key. */
+  kid: string;
+  slot: number;
+  algorithm: string;
+  /** With `kid`, `alg` and `use`: what the JWKS publishes. */
+  public_jwk: StoredJwk;
+  private_jwk: StoredJwk;
+  created_at: CreatedAt;
+  not_before: Date;
+  retires_at: Date;
+}
+
+/** Nothing from `blocked_id` is relayed to `blocker_id`. */
+export interface UserBlocksTable {
+  blocker_id: string;
+  blocked_id: string;
+  created_at: CreatedAt;
+}
+
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
@@ -236,6 +264,8 @@ export interface DB {
   files: FilesTable;
   message_attachments: MessageAttachmentsTable;
   message_reactions: MessageReactionsTable;
+  signing_keys: SigningKeysTable;
+  user_blocks: UserBlocksTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -252,3 +282,5 @@ export type InviteRow = Selectable<InvitesTable>;
 export type BanRow = Selectable<BansTable>;
 export type JoinRequestRow = Selectable<JoinRequestsTable>;
 export type AuditLogRow = Selectable<AuditLogTable>;
+export type SigningKeyRow = Selectable<SigningKeysTable>;
+export type UserBlockRow = Selectable<UserBlocksTable>;

@@ -22,6 +22,8 @@ const TABLES = [
   'server_activity',
   'servers',
   'sessions',
+  'signing_keys',
+  'user_blocks',
   'users',
 ];
 

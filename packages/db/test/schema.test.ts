@@ -168,6 +168,21 @@ const expected: { [T in keyof DB]: { [C in keyof DB[T]]-?: Column } } = {
     joins: { type: 'integer', nullable: false },
     messages: { type: 'integer', nullable: false },
   },
+  signing_keys: {
+    kid: { type: 'text', nullable: false },
+    slot: { type: 'bigint', nullable: false },
+    algorithm: { type: 'text', nullable: false },
+    public_jwk: { type: 'jsonb', nullable: false },
+    private_jwk: { type: 'jsonb', nullable: false },
+    created_at: { type: 'timestamp with time zone', nullable: false },
+    not_before: { type: 'timestamp with time zone', nullable: false },
+    retires_at: { type: 'timestamp with time zone', nullable: false },
+  },
+  user_blocks: {
+    blocker_id: { type: 'uuid', nullable: false },
+    blocked_id: { type: 'uuid', nullable: false },
+    created_at: { type: 'timestamp with time zone', nullable: false },
+  },
 };
 
 let testDb: TestDatabase;

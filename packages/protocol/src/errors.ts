@@ -72,6 +72,20 @@ export const errorCatalogue = {
   invalid_reply: { status: 400, message: 'A reply must point to a message in the same channel' },
   /** Too much was missed to replay: fetch the channel's history afresh. */
   resync_required: { status: 409, message: 'Too many messages were missed; fetch the history again' },
+  /** The voice channel has `VOICE_MAX_USERS` participants. */
+  room_full: { status: 409, message: 'This voice channel is full' },
+  /** No SFU is configured (`SFU_PUBLIC_HOST`): voice rooms cannot be granted. */
+  voice_unavailable: { status: 503, message: 'Voice is not available on this server' },
+  /** Another device of this user owns voice; send `voice_client_takeover` from this one to move it. */
+  voice_in_use: { status: 409, message: 'Voice is active on another of your devices' },
+  /** This connection is not in voice: another device took over, it left, or it never joined (a room, for room events). */
+  not_voice_owner: { status: 409, message: 'This connection is not your voice device' },
+  /** The target user has no reachable voice device, or does not accept signals from the sender. */
+  peer_unavailable: { status: 404, message: 'That user cannot be reached' },
+  /** A WebRTC signal or a block named the actor themself. */
+  invalid_target: { status: 400, message: 'You cannot target yourself' },
+  /** No user with that id. */
+  user_not_found: { status: 404, message: 'User not found' },
   /** No member with that user id in this community. */
   member_not_found: { status: 404, message: 'Member not found' },
   /** No role with that id in this community. */

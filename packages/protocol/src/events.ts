@@ -7,12 +7,27 @@ import type {
   Member,
   RemovalReason,
   Role,
+  IceServer,
   Server,
   ServerDetails,
   ServerJoined,
   ServerPreview,
   SessionEndReason,
+  VoiceGrant,
+  VoiceOwnership,
+  VoiceParticipant,
 } from './models.ts';
+import type {
+  EmptyRequest,
+  IceCandidateRequest,
+  PresenceStatus,
+  PresenceUpdateRequest,
+  RelayScope,
+  SdpSignalRequest,
+  VoiceRoomRequest,
+  VoiceStateUpdateRequest,
+  VoiceStreamSetRequest,
+} from './voice.schemas.ts';
 import type {
   ChatDeleteRequest,
   ChatEditRequest,
@@ -92,6 +107,44 @@ export interface ServerErrorEvent {
   canReapply?: boolean;
 }
 
+/** The Gryt seed's `voice:room:error`: the same failure as the `voice:room:request` acknowledgement's error. */
+export interface VoiceErrorEvent {
+  error: ErrorCode;
+  message?: string;
+  retryAfterMs?: number;
+}
+
+/** The success of `voice_client_takeover`. */
+export interface VoiceTakeoverResult {
+  /** The device that owned voice before, or null when none did. */
+  previousClientInstanceId: string | null;
+  /** The user's place in a voice room, now bound to this connection; null when not in a room. */
+  participant: VoiceParticipant | null;
+  /** A fresh SFU grant for that room (the old device's token was for the old device); null when not in a room. */
+  grant: VoiceGrant | null;
+  /** STUN and TURN servers for peer-to-peer calls. */
+  iceServers: IceServer[];
+}
+
+/** Why a participant left a voice room. */
+export type VoiceLeaveReason = 'left' | 'moved' | 'disconnected' | 'node_lost' | 'removed';
+
+/**
+ * Why a connection is no longer the user's voice device: another device took
+ * over; the user left the community or the channel was deleted; or the pod
+ * holding it was presumed dead (it froze past its heartbeat).
+ */
+export type VoiceReleaseReason = 'takeover' | 'removed' | 'node_lost';
+
+/** A relayed WebRTC signal as its target receives it. */
+export interface RelayedSignal {
+  fromUserId: string;
+  /** The sender's voice device: answers go back to it. */
+  fromClientInstanceId: string;
+  scope: RelayScope;
+  callId?: string;
+}
+
 /** Events a client emits; each takes an acknowledgement. */
 export interface ClientToServerEvents {
   /**
@@ -145,6 +198,48 @@ export interface ClientToServerEvents {
   'server:details': (payload: ServerRefRequest, ack: Ack<ServerDetails>) => void;
   /** Public preview, no join needed; also emitted as `server:info`. Errors: `server_not_found`. */
   'server:info': (payload: ServerRefRequest, ack: Ack<ServerPreview>) => void;
+  /**
+   * Set this connection's status; the acknowledgement carries the user's status
+   * aggregated over all their connections. Errors: `invalid_payload`, `rate_limited`, `unavailable`.
+   */
+  'presence:update': (payload: PresenceUpdateRequest, ack: Ack<{ status: PresenceStatus }>) => void;
+  /**
+   * Join a voice channel through the SFU: this connection becomes the user's
+   * voice device and takes a place in the room. Also answered with
+   * `voice:room:granted` or `voice:room:error`. Errors: `invalid_payload`,
+   * `channel_not_found`, `not_a_member`, `forbidden`, `room_full`, `voice_in_use`,
+   * `voice_unavailable`, `rate_limited`, `unavailable`.
+   */
+  'voice:room:request': (roomId: VoiceRoomRequest, ack: Ack<VoiceGrant>) => void;
+  /**
+   * The SFU stream id once media flows (`participant` returned), or `""` to
+   * leave voice (`participant: null`). Errors: `invalid_payload`, `not_voice_owner`, `rate_limited`.
+   */
+  'voice:stream:set': (streamID: VoiceStreamSetRequest, ack: Ack<{ participant: VoiceParticipant | null }>) => void;
+  /**
+   * Mute, deafen, AFK flags; the room receives `voice:state`. A server-muted
+   * user cannot unmute. Errors: `invalid_payload`, `not_voice_owner`, `muted`, `rate_limited`.
+   */
+  'voice:state:update': (payload: VoiceStateUpdateRequest, ack: Ack<{ participant: VoiceParticipant }>) => void;
+  /** Leave voice (room and ownership). Errors: `not_voice_owner`, `rate_limited`. */
+  'voice:leave': (payload: EmptyRequest, ack: Ack) => void;
+  /**
+   * Make this connection the user's voice device: the previous one hears
+   * `voice:released`; a room place moves with it. Errors: `rate_limited`, `unavailable`.
+   */
+  voice_client_takeover: (payload: EmptyRequest, ack: Ack<VoiceTakeoverResult>) => void;
+  /**
+   * Relay a WebRTC offer to the target's voice device. The sender must own its
+   * own voice (answers come back to it). Errors: `invalid_payload`, `invalid_target`,
+   * `not_voice_owner`, `peer_unavailable`, `not_a_member`, `rate_limited`.
+   */
+  offer: (payload: SdpSignalRequest, ack: Ack) => void;
+  /** Relay a WebRTC answer. Errors: as `offer`. */
+  answer: (payload: SdpSignalRequest, ack: Ack) => void;
+  /** Relay an offer on an established peer connection (renegotiation). Errors: as `offer`. */
+  renegotiate: (payload: SdpSignalRequest, ack: Ack) => void;
+  /** Relay one ICE candidate. Errors: as `offer`. */
+  ice_candidate: (payload: IceCandidateRequest, ack: Ack) => void;
 }
 
 /** Events the server emits. */
@@ -191,6 +286,32 @@ export interface ServerToClientEvents {
   'role:deleted': (event: { serverId: string; roleId: string }) => void;
   /** To the requester's connections: a moderator approved or rejected their join request. */
   'join_request:updated': (request: JoinRequest) => void;
+  /**
+   * To the rooms of the user's communities (of at most 1000 members): the
+   * user's aggregated status changed. `offline` → another status is the user
+   * coming online (the seeds' `user_joined`), → `offline` leaving (`user_left`):
+   * once per person, however many devices.
+   */
+  'presence:updated': (event: { userId: string; status: PresenceStatus }) => void;
+  /** `voice:room:request` succeeded (the seed's reply event). */
+  'voice:room:granted': (grant: VoiceGrant) => void;
+  /** `voice:room:request` failed (the seed's reply event). */
+  'voice:room:error': (error: VoiceErrorEvent) => void;
+  /** To the voice room: a participant's state changed (stream, mute, deafen, AFK, server mute). */
+  'voice:state': (participant: VoiceParticipant) => void;
+  /** To the voice channel's readers: someone joined it. */
+  'voice:joined': (participant: VoiceParticipant) => void;
+  /** To the voice channel's readers: someone left it. */
+  'voice:left': (event: { serverId: string; channelId: string; userId: string; reason: VoiceLeaveReason }) => void;
+  /** To all of the user's connections: which device owns voice now. */
+  'voice:owner': (ownership: VoiceOwnership) => void;
+  /** To the connection that owned voice: stop sending media and close peer connections. */
+  'voice:released': (event: { reason: VoiceReleaseReason; byClientInstanceId?: string }) => void;
+  /** A WebRTC offer for this connection (the user's voice device). */
+  offer: (signal: RelayedSignal & { sdp: string }) => void;
+  answer: (signal: RelayedSignal & { sdp: string }) => void;
+  renegotiate: (signal: RelayedSignal & { sdp: string }) => void;
+  ice_candidate: (signal: RelayedSignal & { candidate: IceCandidateRequest['candidate'] }) => void;
 }
 
 /** Messages between pods, beyond the adapter's own. */

@@ -6,3 +6,4 @@ export * from './limits.ts';
 export * from './models.ts';
 export * from './permissions.ts';
 export * from './schemas.ts';
+export * from './voice.schemas.ts';

@@ -68,4 +68,13 @@ export const limits = {
   deviceToken: { max: 4096 },
   /** Push device tokens one user may register. */
   deviceTokensPerUser: { max: 50 },
+  /** Users one user may block. */
+  blocksPerUser: { max: 1000 },
+  /** Bytes of one SDP (offer, answer, renegotiation), as UTF-8. */
+  sdp: { maxBytes: 32 * 1024 },
+  /** Characters of one ICE candidate line, and of its `sdpMid` and `usernameFragment`. */
+  iceCandidate: { max: 1024, sdpMid: 64, usernameFragment: 256 },
+  /** Characters of a `voice:stream:set` stream id and of a relay's `callId`. */
+  streamId: { max: 256 },
+  callId: { max: 128 },
 } as const;

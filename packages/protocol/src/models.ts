@@ -1,4 +1,5 @@
 import type { BuiltinRole, ChannelPermission, Permission } from './permissions.ts';
+import type { PresenceStatus } from './voice.schemas.ts';
 
 /** Public shapes the server sends. Timestamps are ISO 8601 strings. */
 
@@ -188,6 +189,10 @@ export interface ServerDetails {
   /** The first members by join time, at most 1000; `GET /api/servers/:id/members` pages through all. */
   members: Member[];
   me: MemberSelf;
+  /** Presence of each listed member, by user id (`offline` when no connection is open). */
+  presence: Record<string, PresenceStatus>;
+  /** Who is in each voice channel the actor can see (channels with nobody are left out). */
+  voice: VoiceChannelState[];
 }
 
 /** The success of `server:join` (also emitted as `server:joined`). */
@@ -247,4 +252,64 @@ export interface Reaction {
   count: number;
   /** Whether the requesting user is among them. */
   me: boolean;
+}
+
+/** One participant of a voice room, as everyone sees them. */
+export interface VoiceParticipant {
+  userId: string;
+  serverId: string;
+  channelId: string;
+  /** The server-prefixed room id (`<serverId>:<channelId>`), as in `voice:room:granted`. */
+  roomId: string;
+  /** Set by `voice:stream:set` once the participant's media flows through the SFU; null before. */
+  streamId: string | null;
+  isMuted: boolean;
+  isDeafened: boolean;
+  isAFK: boolean;
+  /** Muted by a moderator, or without the `speak` permission here: `isMuted` stays true. */
+  serverMuted: boolean;
+  joinedAt: string;
+}
+
+export interface VoiceChannelState {
+  channelId: string;
+  participants: VoiceParticipant[];
+}
+
+/** An ICE server for RTCPeerConnection: STUN, or TURN with short-lived credentials. */
+export interface IceServer {
+  urls: string[];
+  username?: string;
+  credential?: string;
+}
+
+/** `voice:room:granted`: what a client needs to join the SFU (the Gryt seed's field names). */
+export interface VoiceGrant {
+  /** `<serverId>:<channelId>`. */
+  room_id: string;
+  /** A short-lived JWT (ES256) the SFU verifies against `/.well-known/jwks.json`. */
+  join_token: string;
+  sfu_url: string;
+  /** Every public SFU address when several are configured (the client picks the fastest). */
+  sfu_urls?: string[];
+  /** When the grant was made, epoch ms. */
+  timestamp: number;
+  /** STUN and TURN servers for the client's peer connection. */
+  ice_servers: IceServer[];
+}
+
+/** Which connection of a user owns voice now. */
+export interface VoiceOwnership {
+  /** Null: no device of the user is in voice. */
+  clientInstanceId: string | null;
+  /** The voice channel the owner is in, if any. */
+  channelId: string | null;
+}
+
+/** A user this user blocked: nothing is relayed from them. */
+export interface BlockedUser {
+  userId: string;
+  username: string;
+  displayName: string;
+  createdAt: string;
 }

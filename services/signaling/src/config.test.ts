@@ -126,6 +126,62 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SERVER_INVITE_MAX_RETRIES: '0' })).toThrow(/SERVER_INVITE_MAX_RETRIES/);
   });
 
+  it('reads the voice settings: SFU addresses, ICE servers, TURN secret, join tokens, heartbeats', () => {
+    const defaults = loadConfig({});
+    expect(defaults.voice).toEqual({
+      maxUsers: 25,
+      sfuUrls: [],
+      stunServers: [],
+      turn: undefined,
+      token: { ttlSeconds: 120, issuer: 'parley', audience: 'parley-sfu', keyRotationMs: 86_400_000 },
+    });
+    expect(defaults.heartbeat).toEqual({ intervalMs: 5000, ttlMs: 15_000 });
+    expect(defaults.rateLimits.rtcSignal).toEqual({ points: 300, durationSeconds: 10 });
+
+    const config = loadConfig({
+      SFU_PUBLIC_HOST: 'wss://a.example.com, wss://b.example.com',
+      SFU_WS_HOST: 'ws://sfu:5005',
+      STUN_SERVERS: 'stun:stun.l.google.com:19302',
+      TURN_URLS: 'turn:turn.example.com:3478?transport=udp,turns:turn.example.com:5349',
+      TURN_SECRET: 'sixteen-chars-at-least',
+      VOICE_MAX_USERS: '8',
+    });
+    expect(config.voice.sfuUrls).toEqual(['wss://a.example.com', 'wss://b.example.com']);
+    expect(config.voice.turn).toEqual({
+      urls: ['turn:turn.example.com:3478?transport=udp', 'turns:turn.example.com:5349'],
+      secret: 'sixteen-chars-at-least',
+      credentialTtlSeconds: 86_400,
+    });
+    expect(config.voice.maxUsers).toBe(8);
+    // The Gryt seed's SFU_WS_HOST alone is what clients are given.
+    expect(loadConfig({ SFU_WS_HOST: 'ws://sfu:5005' }).voice.sfuUrls).toEqual(['ws://sfu:5005']);
+  });
+
+  it('refuses malformed voice settings, every problem at once', () => {
+    expect(() =>
+      loadConfig({
+        SFU_PUBLIC_HOST: 'https://sfu.example.com',
+        STUN_SERVERS: 'turn:wrong.example.com',
+        TURN_URLS: 'turn:turn.example.com',
+        TURN_SECRET: 'short',
+        NODE_HEARTBEAT_INTERVAL_MS: '10000',
+        NODE_HEARTBEAT_TTL_MS: '15000',
+        VOICE_MAX_USERS: '0',
+      }),
+    ).toThrowError(
+      expect.objectContaining({
+        problems: expect.arrayContaining([
+          expect.stringContaining('SFU_PUBLIC_HOST'),
+          expect.stringContaining('STUN_SERVERS'),
+          expect.stringContaining('TURN_SECRET'),
+          expect.stringContaining('VOICE_MAX_USERS'),
+          'NODE_HEARTBEAT_TTL_MS must be at least twice NODE_HEARTBEAT_INTERVAL_MS',
+        ]),
+      }),
+    );
+    expect(() => loadConfig({ TURN_URLS: 'turn:turn.example.com' })).toThrowError(/TURN_URLS and TURN_SECRET go together/);
+  });
+
   it('returns a frozen object', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);

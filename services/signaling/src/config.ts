@@ -44,6 +44,24 @@ export interface Config {
     /** Brute-force protection of invite codes and community passwords. */
     readonly joinAttempts: AttemptGuardPolicy;
   };
+  /** Pods renew a heartbeat in Redis; the presence and voice entries of a pod whose heartbeat lapses are removed. */
+  readonly heartbeat: { readonly intervalMs: number; readonly ttlMs: number };
+  readonly voice: {
+    /** Participants per voice channel, enforced across pods. */
+    readonly maxUsers: number;
+    /** Addresses clients reach the SFU at (`sfu_url`, `sfu_urls`); empty: voice rooms are unavailable. */
+    readonly sfuUrls: readonly string[];
+    readonly stunServers: readonly string[];
+    /** TURN servers and the secret shared with them for short-lived credentials (TURN REST API). */
+    readonly turn: { readonly urls: readonly string[]; readonly secret: string; readonly credentialTtlSeconds: number } | undefined;
+    /** The SFU join tokens: lifetime, `iss`, `aud`, and how often the signing key is replaced. */
+    readonly token: {
+      readonly ttlSeconds: number;
+      readonly issuer: string;
+      readonly audience: string;
+      readonly keyRotationMs: number;
+    };
+  };
   readonly shutdownGraceMs: number;
   readonly rateLimits: {
     readonly auth: RateLimitRule;
@@ -58,6 +76,10 @@ export interface Config {
     readonly serverJoin: RateLimitRule;
     readonly communityWrite: RateLimitRule;
     readonly discovery: RateLimitRule;
+    readonly presence: RateLimitRule;
+    readonly voiceRequest: RateLimitRule;
+    readonly voiceState: RateLimitRule;
+    readonly rtcSignal: RateLimitRule;
   };
 }
 
@@ -82,6 +104,15 @@ const rateLimit = z.string().transform((value, ctx) => {
 const grytAuthModes: Record<string, AuthMode> = { required: 'oidc', disabled: 'disabled' };
 
 const oidcAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+const urlList = (protocols: RegExp, what: string) =>
+  commaList.pipe(z.array(z.url({ protocol: protocols, error: `must be a comma-separated list of ${what} URLs` })));
+
+/** ICE server URIs (RFC 7064/7065) are not `scheme://` URLs: `stun:host:port`, `turn:host:port?transport=udp`. */
+const iceUriList = (schemes: string, what: string) =>
+  commaList.pipe(
+    z.array(z.string().regex(new RegExp(`^(${schemes}):[^\\s,/]+(\\?transport=(udp|tcp))?$`), `must be a comma-separated list of ${what} URIs`)),
+  );
 
 const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
@@ -132,6 +163,20 @@ const envSchema = z.object({
   SERVER_INVITE_RETRY_COOLDOWN_MS: integer(1000, 86_400_000).default(60_000),
   SERVER_INVITE_MAX_COOLDOWN_MS: integer(1000, 7 * 86_400_000).default(3_600_000),
   SHUTDOWN_GRACE_MS: integer(0, 600_000).default(25_000),
+  NODE_HEARTBEAT_INTERVAL_MS: integer(100, 60_000).default(5000),
+  NODE_HEARTBEAT_TTL_MS: integer(300, 600_000).default(15_000),
+  VOICE_MAX_USERS: integer(1, 10_000).default(25),
+  SFU_PUBLIC_HOST: urlList(/^wss?$/, 'ws:// or wss://').optional(),
+  SFU_WS_HOST: z.url({ protocol: /^wss?$/, error: 'must be a ws:// or wss:// URL' }).optional(),
+  STUN_SERVERS: iceUriList('stuns?', 'stun: or stuns:').optional(),
+  TURN_URLS: iceUriList('turns?', 'turn: or turns:').optional(),
+  TURN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  TURN_CREDENTIAL_TTL_S: integer(60, 7 * 86_400).default(86_400),
+  VOICE_TOKEN_TTL_S: integer(10, 3600).default(120),
+  VOICE_TOKEN_ISSUER: z.string().min(1).max(256).default('parley'),
+  VOICE_TOKEN_AUDIENCE: z.string().min(1).max(256).default('parley-sfu'),
+  // At least the JWKS cache lifetime (300 s): every cached key set then holds the next key.
+  VOICE_KEY_ROTATION_MS: integer(300_000, 365 * 86_400_000).default(86_400_000),
   RATE_LIMIT_AUTH: rateLimit.default(parseRateLimit('100/15m')),
   RATE_LIMIT_CHAT_SEND: rateLimit.default(parseRateLimit('20/10s')),
   RATE_LIMIT_CHAT_FETCH: rateLimit.default(parseRateLimit('15/10s')),
@@ -144,6 +189,10 @@ const envSchema = z.object({
   RATE_LIMIT_SERVER_JOIN: rateLimit.default(parseRateLimit('30/1m')),
   RATE_LIMIT_COMMUNITY_WRITE: rateLimit.default(parseRateLimit('120/1m')),
   RATE_LIMIT_DISCOVERY: rateLimit.default(parseRateLimit('120/1m')),
+  RATE_LIMIT_PRESENCE: rateLimit.default(parseRateLimit('30/1m')),
+  RATE_LIMIT_VOICE_REQUEST: rateLimit.default(parseRateLimit('10/10s')),
+  RATE_LIMIT_VOICE_STATE: rateLimit.default(parseRateLimit('60/10s')),
+  RATE_LIMIT_RTC_SIGNAL: rateLimit.default(parseRateLimit('300/10s')),
 });
 
 export class ConfigError extends Error {
@@ -202,6 +251,22 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         maxCooldownMs: e.SERVER_INVITE_MAX_COOLDOWN_MS,
       },
     },
+    heartbeat: { intervalMs: e.NODE_HEARTBEAT_INTERVAL_MS, ttlMs: e.NODE_HEARTBEAT_TTL_MS },
+    voice: {
+      maxUsers: e.VOICE_MAX_USERS,
+      sfuUrls: e.SFU_PUBLIC_HOST ?? (e.SFU_WS_HOST ? [e.SFU_WS_HOST] : []),
+      stunServers: e.STUN_SERVERS ?? [],
+      turn:
+        e.TURN_URLS && e.TURN_SECRET
+          ? { urls: e.TURN_URLS, secret: e.TURN_SECRET, credentialTtlSeconds: e.TURN_CREDENTIAL_TTL_S }
+          : undefined,
+      token: {
+        ttlSeconds: e.VOICE_TOKEN_TTL_S,
+        issuer: e.VOICE_TOKEN_ISSUER,
+        audience: e.VOICE_TOKEN_AUDIENCE,
+        keyRotationMs: e.VOICE_KEY_ROTATION_MS,
+      },
+    },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     rateLimits: {
       auth: e.RATE_LIMIT_AUTH,
@@ -216,6 +281,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       serverJoin: e.RATE_LIMIT_SERVER_JOIN,
       communityWrite: e.RATE_LIMIT_COMMUNITY_WRITE,
       discovery: e.RATE_LIMIT_DISCOVERY,
+      presence: e.RATE_LIMIT_PRESENCE,
+      voiceRequest: e.RATE_LIMIT_VOICE_REQUEST,
+      voiceState: e.RATE_LIMIT_VOICE_STATE,
+      rtcSignal: e.RATE_LIMIT_RTC_SIGNAL,
     },
   };
   return deepFreeze(config);
@@ -254,6 +323,12 @@ function crossVariableProblems(env: Record<string, string | undefined>): string[
   const cooldown = Number(env.SERVER_INVITE_RETRY_COOLDOWN_MS ?? 60_000);
   if (cooldown > Number(env.SERVER_INVITE_MAX_COOLDOWN_MS ?? 3_600_000)) {
     problems.push('SERVER_INVITE_RETRY_COOLDOWN_MS must not exceed SERVER_INVITE_MAX_COOLDOWN_MS');
+  }
+  if (Number(env.NODE_HEARTBEAT_TTL_MS ?? 15_000) < 2 * Number(env.NODE_HEARTBEAT_INTERVAL_MS ?? 5000)) {
+    problems.push('NODE_HEARTBEAT_TTL_MS must be at least twice NODE_HEARTBEAT_INTERVAL_MS');
+  }
+  if (Boolean(env.TURN_URLS) !== Boolean(env.TURN_SECRET)) {
+    problems.push('TURN_URLS and TURN_SECRET go together: TURN credentials are derived from the shared secret');
   }
   const mode = env.AUTH_MODE ?? grytAuthModes[env.GRYT_AUTH_MODE ?? ''];
   if (mode === 'oidc' || mode === 'both') {

@@ -2,14 +2,22 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { BoundedPasswordHasher } from './adapters/bounded-password-hasher.ts';
+import { MemoryPresenceStore } from './adapters/memory-presence.store.ts';
+import { MemoryVoiceStore } from './adapters/memory-voice.store.ts';
+import { RedisPresenceStore } from './adapters/redis-presence.store.ts';
+import { RedisVoiceStore } from './adapters/redis-voice.store.ts';
 import { connectDatabase } from './adapters/database.ts';
 import { JoseOidcVerifier } from './adapters/jose-oidc-verifier.ts';
 import { Argon2PasswordHasher } from './adapters/password-hasher.ts';
 import { connectRedis } from './adapters/redis.ts';
 import { systemClock } from './clock.ts';
+import { NodeIncarnation } from './cluster/node-identity.ts';
+import { NodeLiveness } from './cluster/node-liveness.ts';
+import { MemoryNodeRegistry, RedisNodeRegistry } from './cluster/node-registry.adapters.ts';
 import type { Config } from './config.ts';
 import { AccountService } from './domain/accounts/account.service.ts';
 import { Authenticator } from './domain/accounts/authenticator.ts';
+import { BlockService } from './domain/accounts/block.service.ts';
 import { DeviceTokenService } from './domain/accounts/device-token.service.ts';
 import { ChatService } from './domain/chat/chat.service.ts';
 import { MessageActions } from './domain/chat/message-actions.service.ts';
@@ -23,7 +31,14 @@ import { RoleService } from './domain/communities/role.service.ts';
 import { ServerSettingsService } from './domain/communities/server-settings.service.ts';
 import { ActivityRecorder } from './domain/discovery/activity-recorder.ts';
 import { DiscoveryService } from './domain/discovery/discovery.service.ts';
+import { PresenceService } from './domain/presence/presence.service.ts';
 import { Store } from './domain/store.ts';
+import { CommunityLiveState } from './domain/voice/community-live-state.ts';
+import { IceServerProvider } from './domain/voice/ice-servers.ts';
+import { JoinTokenIssuer } from './domain/voice/join-token.ts';
+import { KeyRing } from './domain/voice/key-ring.ts';
+import { RtcRelay } from './domain/voice/rtc-relay.service.ts';
+import { VoiceService } from './domain/voice/voice.service.ts';
 import { attachGateway } from './gateway/gateway.ts';
 import { SocketIoRealtime } from './gateway/socket-io-realtime.ts';
 import { createSocketServer, type ParleyServer } from './gateway/socket-server.ts';
@@ -83,9 +98,25 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
         logger,
       })
     : new MemoryAttemptGuard(config.communities.joinAttempts, clock);
+  const identity = new NodeIncarnation(config.nodeId);
+  const redisState = redis && { redis: redis.client, keyPrefix: redis.keyPrefix, identity };
+  const presenceStore = redisState ? new RedisPresenceStore(redisState) : new MemoryPresenceStore(identity);
+  const voiceStore = redisState ? new RedisVoiceStore(redisState) : new MemoryVoiceStore(identity);
+  const nodeRegistry = redisState
+    ? new RedisNodeRegistry({ ...redisState, ttlMs: config.heartbeat.ttlMs })
+    : new MemoryNodeRegistry();
 
   // Domain
   const store = new Store(database.db);
+  const keyRing = new KeyRing({
+    store,
+    clock,
+    rotationMs: config.voice.token.keyRotationMs,
+    tokenTtlSeconds: config.voice.token.ttlSeconds,
+    logger,
+  });
+  await keyRing.start();
+  const blocks = new BlockService({ store });
   const authenticator = new Authenticator({ store, clock, mode: config.auth.mode, oidc });
   const accounts = new AccountService({
     store,
@@ -99,12 +130,33 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
   const activity = new ActivityRecorder({ store, clock, logger });
   const communities = new CommunityService({ store, realtime, clock });
   if (config.communities.defaultServerName) await communities.ensureDefaultServer(config.communities.defaultServerName);
-  const membership = new MembershipService({ store, realtime, clock, hasher, joinAttempts, activity, communities });
-  const serverSettings = new ServerSettingsService({ store, realtime, clock, hasher });
-  const channelAdmin = new ChannelAdminService({ store, realtime });
+  const presence = new PresenceService({ store, presence: presenceStore, realtime, logger });
+  const voice = new VoiceService({
+    communities,
+    voice: voiceStore,
+    realtime,
+    tokens: new JoinTokenIssuer({ keys: keyRing, clock, ...config.voice.token }),
+    iceServers: new IceServerProvider({ stunServers: config.voice.stunServers, turn: config.voice.turn, clock }),
+    clock,
+    settings: { maxUsers: config.voice.maxUsers, sfuUrls: config.voice.sfuUrls },
+    logger,
+  });
+  const relay = new RtcRelay({ store, voice: voiceStore, blocks, realtime });
+  const liveState = new CommunityLiveState({ presence, voice, logger });
+  const liveness = new NodeLiveness({
+    registry: nodeRegistry,
+    identity,
+    presence,
+    voice,
+    intervalMs: config.heartbeat.intervalMs,
+    logger,
+  });
+  const membership = new MembershipService({ store, realtime, clock, hasher, joinAttempts, activity, communities, liveState });
+  const serverSettings = new ServerSettingsService({ store, realtime, clock, hasher, liveState });
+  const channelAdmin = new ChannelAdminService({ store, realtime, liveState });
   const roles = new RoleService({ store, realtime });
   const invites = new InviteService({ store, clock });
-  const moderation = new ModerationService({ store, realtime, clock });
+  const moderation = new ModerationService({ store, realtime, clock, liveState });
   const joinRequests = new JoinRequestService({ store, realtime, clock, activity, communities });
   const discovery = new DiscoveryService({ store, clock });
   const chat = new ChatService({ store, communities, activity });
@@ -129,13 +181,15 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     joinRequests,
     discovery,
     chat,
+    blocks,
+    keyRing,
     authLimiter: rateLimiters.create('auth', config.rateLimits.auth),
     communityWriteLimiter: rateLimiters.create('community-write', config.rateLimits.communityWrite),
     discoveryLimiter: rateLimiters.create('discovery', config.rateLimits.discovery),
   });
   const httpServer = http.createServer(app);
   io.attach(httpServer);
-  attachGateway(io, {
+  const gateway = attachGateway(io, {
     logger,
     metrics,
     clock,
@@ -145,6 +199,9 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     realtime,
     chat,
     messageActions,
+    presence,
+    voice,
+    relay,
     limiters: {
       chatSend: rateLimiters.create('chat-send', config.rateLimits.chatSend),
       chatFetch: rateLimiters.create('chat-fetch', config.rateLimits.chatFetch),
@@ -155,10 +212,15 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
       chatResume: rateLimiters.create('chat-resume', config.rateLimits.chatResume),
       accountSync: rateLimiters.create('account-sync', config.rateLimits.accountSync),
       serverJoin: rateLimiters.create('server-join', config.rateLimits.serverJoin),
+      presence: rateLimiters.create('presence', config.rateLimits.presence),
+      voiceRequest: rateLimiters.create('voice-request', config.rateLimits.voiceRequest),
+      voiceState: rateLimiters.create('voice-state', config.rateLimits.voiceState),
+      rtcSignal: rateLimiters.create('rtc-signal', config.rateLimits.rtcSignal),
     },
     trustProxyHops: config.http.trustProxyHops,
   });
 
+  await liveness.start();
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(config.http.port, config.http.host, () => resolve());
@@ -174,7 +236,12 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
       httpServer.closeIdleConnections();
     });
   });
+  shutdown.add('remove this node’s presence and voice', async () => {
+    await gateway.settle();
+    await liveness.stop();
+  });
   shutdown.add('flush community activity', () => activity.close());
+  shutdown.add('stop key rotation', () => keyRing.stop());
   if (redis) shutdown.add('close redis', () => redis.close());
   shutdown.add('close database', () => database.close());
 

@@ -1,9 +1,9 @@
-import type { ParleyError, ParleySocket } from '@parley/client';
+import type { ParleySocket } from '@parley/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Argon2PasswordHasher } from '../src/adapters/password-hasher.ts';
 import { addMember } from './support/communities.ts';
 import { rowCounts, startTestNode, type TestNode } from './support/test-node.ts';
-import { collectMessages, connect, emitUntyped, nextEvent, OpenSockets, registerUser, type TestUser } from './support/users.ts';
+import { collectMessages, connect, emitUntyped, failureOf, nextEvent, OpenSockets, registerUser, type TestUser } from './support/users.ts';
 
 let node: TestNode;
 const sockets = new OpenSockets();
@@ -34,16 +34,6 @@ async function community(policy: 'open' | 'invite' | 'request' | 'password' = 'i
 
 function createInvite(owner: TestUser, serverId: string, body: object = {}) {
   return owner.http.request<{ code: string }>('POST', `/api/servers/${serverId}/invites`, body);
-}
-
-/** The error a request was refused with. */
-async function failureOf(request: Promise<unknown>): Promise<ParleyError> {
-  try {
-    await request;
-  } catch (error) {
-    return error as ParleyError;
-  }
-  throw new Error('the request succeeded');
 }
 
 async function memberCount(serverId: string): Promise<number> {

@@ -31,6 +31,8 @@ export interface AdminContext {
 const noConnections: Realtime = {
   addUserToRooms: () => {},
   removeUserFromRooms: () => {},
+  addConnectionToRooms: () => {},
+  removeConnectionFromRooms: () => {},
   emit: () => {},
   endSessions: () => {},
   refreshRooms: () => {},

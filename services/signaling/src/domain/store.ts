@@ -1,5 +1,6 @@
 import type { DB } from '@parley/db';
 import type { Kysely } from 'kysely';
+import { BlockRepository } from './accounts/block.repository.ts';
 import { DeviceTokenRepository } from './accounts/device-token.repository.ts';
 import { OidcIdentityRepository } from './accounts/oidc-identity.repository.ts';
 import { SessionRepository } from './accounts/session.repository.ts';
@@ -16,6 +17,7 @@ import { MemberRepository } from './communities/member.repository.ts';
 import { RoleRepository } from './communities/role.repository.ts';
 import { ServerRepository } from './communities/server.repository.ts';
 import { ActivityRepository } from './discovery/activity.repository.ts';
+import { SigningKeyRepository } from './voice/signing-key.repository.ts';
 
 export interface Repositories {
   users: UserRepository;
@@ -34,6 +36,8 @@ export interface Repositories {
   joinRequests: JoinRequestRepository;
   auditLog: AuditLogRepository;
   activity: ActivityRepository;
+  signingKeys: SigningKeyRepository;
+  blocks: BlockRepository;
 }
 
 function createRepositories(db: Kysely<DB>): Repositories {
@@ -54,6 +58,8 @@ function createRepositories(db: Kysely<DB>): Repositories {
     joinRequests: new JoinRequestRepository(db),
     auditLog: new AuditLogRepository(db),
     activity: new ActivityRepository(db),
+    signingKeys: new SigningKeyRepository(db),
+    blocks: new BlockRepository(db),
   };
 }
 

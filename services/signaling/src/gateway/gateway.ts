@@ -4,6 +4,9 @@ import type { ChatService } from '../domain/chat/chat.service.ts';
 import type { MessageActions } from '../domain/chat/message-actions.service.ts';
 import type { CommunityService } from '../domain/communities/community.service.ts';
 import type { MembershipService } from '../domain/communities/membership.service.ts';
+import type { PresenceService } from '../domain/presence/presence.service.ts';
+import type { RtcRelay } from '../domain/voice/rtc-relay.service.ts';
+import type { VoiceService } from '../domain/voice/voice.service.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
@@ -11,11 +14,13 @@ import { accountHandlers } from './account.handlers.ts';
 import { chatHandlers, type ChatLimiters } from './chat.handlers.ts';
 import { announcePeerOnline, endAtExpiry, identityRooms, replaceOlderConnections } from './connection.ts';
 import { bindHandlers } from './event-handler.ts';
+import { presenceHandlers } from './presence.handlers.ts';
 import { authenticateHandshake, roomsToJoin } from './handshake.ts';
 import { roomsRefresher } from './rooms-refresh.ts';
 import { serverHandlers } from './server.handlers.ts';
 import type { SocketIoRealtime } from './socket-io-realtime.ts';
 import type { ParleyServer } from './socket-server.ts';
+import { voiceConnectionOf, voiceHandlers, type VoiceLimiters } from './voice.handlers.ts';
 
 export interface GatewayDeps {
   logger: Logger;
@@ -27,21 +32,52 @@ export interface GatewayDeps {
   realtime: SocketIoRealtime;
   chat: ChatService;
   messageActions: MessageActions;
-  limiters: ChatLimiters & { accountSync: RateLimiter; serverJoin: RateLimiter };
+  presence: PresenceService;
+  voice: VoiceService;
+  relay: RtcRelay;
+  limiters: ChatLimiters & VoiceLimiters & { accountSync: RateLimiter; serverJoin: RateLimiter; presence: RateLimiter };
   /** Proxy hops whose `X-Forwarded-For` is believed, for the client address. */
   trustProxyHops: number;
 }
 
+export interface Gateway {
+  /** Resolves once the presence and voice bookkeeping of connections that already opened or closed has finished. */
+  settle(): Promise<void>;
+}
+
 /** Authenticates every connection, puts it in its rooms and binds the event handlers. */
-export function attachGateway(io: ParleyServer, deps: GatewayDeps): void {
+export function attachGateway(io: ParleyServer, deps: GatewayDeps): Gateway {
   const log = deps.logger.child({ module: 'gateway' });
-  const handlers = { ...accountHandlers(deps), ...chatHandlers(deps), ...serverHandlers(deps) };
+  /** Presence and voice updates in flight: shutdown waits for them before closing Redis. */
+  const inFlight = new Set<Promise<void>>();
+  const track = (work: Promise<void>) => {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+  };
+  const handlers = {
+    ...accountHandlers(deps),
+    ...chatHandlers(deps),
+    ...serverHandlers(deps),
+    ...presenceHandlers(deps),
+    ...voiceHandlers(deps),
+  };
 
   const refreshRooms = roomsRefresher(io, deps.communities, deps.logger);
   deps.realtime.onRefreshRooms((event) => void refreshRooms(event));
   io.on('rooms:refresh', (event) => void refreshRooms(event));
 
   io.use(authenticateHandshake(deps));
+
+  /** A closed connection gives up its voice, then its presence; failures are retried on the next heartbeat. */
+  async function leaveLiveState(socket: Parameters<typeof voiceConnectionOf>[0]): Promise<void> {
+    const { userId } = socket.data;
+    await deps.voice
+      .disconnected(voiceConnectionOf(socket))
+      .catch((error: unknown) => log.warn({ err: error, userId }, 'voice release failed; retrying'));
+    await deps.presence
+      .disconnected(userId, socket.id)
+      .catch((error: unknown) => log.warn({ err: error, userId }, 'presence removal failed; retrying'));
+  }
 
   io.on('connection', (socket) => {
     const { userId, clientInstanceId } = socket.data;
@@ -51,13 +87,21 @@ export function attachGateway(io: ParleyServer, deps: GatewayDeps): void {
     bindHandlers(socket, handlers, deps);
     announcePeerOnline(socket);
     const cancelExpiry = endAtExpiry(socket, deps.clock.now().getTime());
+    track(deps.presence.connected(userId, socket.id).catch((error: unknown) => log.warn({ err: error, userId }, 'presence not recorded')));
 
     deps.metrics.socketConnections.inc();
     log.debug({ userId, clientInstanceId, socketId: socket.id }, 'connected');
     socket.once('disconnect', (reason) => {
       cancelExpiry();
+      track(leaveLiveState(socket));
       deps.metrics.socketConnections.dec();
       log.debug({ userId, clientInstanceId, socketId: socket.id, reason }, 'disconnected');
     });
   });
+
+  return {
+    settle: async () => {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    },
+  };
 }

@@ -41,6 +41,14 @@ export class SocketIoRealtime implements Realtime {
     if (roomNames.length > 0) this.#io.in(rooms.user(userId)).socketsLeave(roomNames);
   }
 
+  addConnectionToRooms(connectionId: string, roomNames: string[]): void {
+    if (roomNames.length > 0) this.#io.in(rooms.connection(connectionId)).socketsJoin(roomNames);
+  }
+
+  removeConnectionFromRooms(connectionId: string, roomNames: string[]): void {
+    if (roomNames.length > 0) this.#io.in(rooms.connection(connectionId)).socketsLeave(roomNames);
+  }
+
   emit<E extends keyof ServerToClientEvents>(
     roomNames: string | string[],
     event: E,

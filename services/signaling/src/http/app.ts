@@ -3,6 +3,7 @@ import express from 'express';
 import type { Config } from '../config.ts';
 import type { AccountService } from '../domain/accounts/account.service.ts';
 import type { Authenticator } from '../domain/accounts/authenticator.ts';
+import type { BlockService } from '../domain/accounts/block.service.ts';
 import type { DeviceTokenService } from '../domain/accounts/device-token.service.ts';
 import type { ChatService } from '../domain/chat/chat.service.ts';
 import type { ChannelAdminService } from '../domain/communities/channel-admin.service.ts';
@@ -14,17 +15,20 @@ import type { ModerationService } from '../domain/communities/moderation.service
 import type { RoleService } from '../domain/communities/role.service.ts';
 import type { ServerSettingsService } from '../domain/communities/server-settings.service.ts';
 import type { DiscoveryService } from '../domain/discovery/discovery.service.ts';
+import type { KeyRing } from '../domain/voice/key-ring.ts';
 import type { Readiness } from '../lifecycle/readiness.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { isOriginAllowed } from '../origin-policy.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
+import { blocksRoutes } from './blocks.routes.ts';
 import { errorHandler, notFound } from './error-handler.ts';
 import { healthRoutes } from './health.routes.ts';
 import { httpMetrics } from './http-metrics.ts';
 import { discoveryRoutes } from './discovery.routes.ts';
 import { invitesRoutes } from './invites.routes.ts';
 import { joinRequestsRoutes, requestsRoutes } from './join-requests.routes.ts';
+import { jwksRoutes } from './jwks.routes.ts';
 import { membersRoutes } from './members.routes.ts';
 import { messagesRoutes } from './messages.routes.ts';
 import { limitWrites } from './middleware.ts';
@@ -51,10 +55,13 @@ export interface HttpAppDeps {
   joinRequests: JoinRequestService;
   discovery: DiscoveryService;
   chat: ChatService;
+  blocks: BlockService;
+  /** Publishes the public keys of SFU join tokens. */
+  keyRing: KeyRing;
   authLimiter: RateLimiter;
-  /** Community management writes (`PUT`/`POST`/`DELETE` under `/api/servers` and `/api/requests`). */
+  /** Community management writes (`PUT`/`POST`/`DELETE` under `/api/servers` and `/api/requests`) and block changes. */
   communityWriteLimiter: RateLimiter;
-  /** Public discovery reads, per client IP. */
+  /** Public discovery reads and the JWKS, per client IP. */
   discoveryLimiter: RateLimiter;
 }
 
@@ -70,7 +77,9 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(express.json({ limit: config.http.bodyLimitBytes }));
 
   app.use(healthRoutes({ nodeId: config.nodeId, readiness: deps.readiness, metrics: deps.metrics }));
+  app.use(jwksRoutes(deps));
   app.use('/api/users', usersRoutes(deps));
+  app.use('/api/users/me/blocks', blocksRoutes(deps));
   app.use(['/api/servers', '/api/requests'], limitWrites(deps.communityWriteLimiter));
   // Discovery's public GETs first: `/search`, `/featured` and `/trending` are not server ids.
   app.use('/api/servers', discoveryRoutes(deps));

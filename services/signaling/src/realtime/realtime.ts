@@ -10,6 +10,10 @@ export interface Realtime {
   addUserToRooms(userId: string, roomNames: string[]): void;
   /** Takes every connection of the user, on every pod, out of these rooms. */
   removeUserFromRooms(userId: string, roomNames: string[]): void;
+  /** Adds one connection (a Socket.IO socket id), on whichever pod holds it, to these rooms. */
+  addConnectionToRooms(connectionId: string, roomNames: string[]): void;
+  /** Takes one connection, on whichever pod holds it, out of these rooms. */
+  removeConnectionFromRooms(connectionId: string, roomNames: string[]): void;
   /** Emits to everyone in these rooms, on every pod. */
   emit<E extends keyof ServerToClientEvents>(
     roomNames: string | string[],

@@ -18,6 +18,8 @@ export const rooms = {
    */
   clientConnection: (userId: string, connectionScope: string | null, clientInstanceId: string) =>
     `connection:${userId}:${scopeHash(connectionScope)}:${clientInstanceId}`,
+  /** One connection: Socket.IO puts every socket in a room named by its id, reachable from every pod. */
+  connection: (socketId: string) => socketId,
   /** Members of a community. */
   server: (serverId: string) => `server:${serverId}`,
   /** Readers of a text channel. */

@@ -6,6 +6,7 @@ export class RecordingRealtime implements Realtime {
   readonly endedSessions: Array<{ sessionId: string; reason: SessionEndReason }> = [];
   readonly emitted: Array<{ rooms: string | string[]; event: keyof ServerToClientEvents; payload: unknown }> = [];
   readonly roomChanges: Array<{ userId: string; change: 'join' | 'leave'; rooms: string[] }> = [];
+  readonly connectionRoomChanges: Array<{ connectionId: string; change: 'join' | 'leave'; rooms: string[] }> = [];
   readonly refreshes: Array<{ serverId: string; userIds?: string[] }> = [];
 
   addUserToRooms(userId: string, rooms: string[]): void {
@@ -14,6 +15,14 @@ export class RecordingRealtime implements Realtime {
 
   removeUserFromRooms(userId: string, rooms: string[]): void {
     this.roomChanges.push({ userId, change: 'leave', rooms });
+  }
+
+  addConnectionToRooms(connectionId: string, rooms: string[]): void {
+    this.connectionRoomChanges.push({ connectionId, change: 'join', rooms });
+  }
+
+  removeConnectionFromRooms(connectionId: string, rooms: string[]): void {
+    this.connectionRoomChanges.push({ connectionId, change: 'leave', rooms });
   }
 
   emit<E extends keyof ServerToClientEvents>(rooms: string | string[], event: E, ...args: Parameters<ServerToClientEvents[E]>): void {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ParleyHttpClient, ParleySocket, type ParleySocketOptions } from '@parley/client';
+import { ParleyHttpClient, ParleySocket, type ParleyError, type ParleySocketOptions } from '@parley/client';
 import type { AuthSession, ChatMessage, ServerToClientEvents } from '@parley/protocol';
 
 /** The password every test user registers with. */
@@ -79,4 +79,14 @@ export class OpenSockets {
   closeAll(): void {
     for (const socket of this.#sockets.splice(0)) socket.close();
   }
+}
+
+/** The error a request was refused with; fails the test if it succeeded. */
+export async function failureOf(request: Promise<unknown>): Promise<ParleyError> {
+  try {
+    await request;
+  } catch (error) {
+    return error as ParleyError;
+  }
+  throw new Error('the request succeeded');
 }

@@ -13,6 +13,7 @@ import type { Actor } from '../accounts/actor.ts';
 import type { Repositories, Store } from '../store.ts';
 import { toChannel } from './community.mappers.ts';
 import { loadAccess, type MemberAccess } from './member-access.ts';
+import type { LiveState } from './live-state.ts';
 
 /** A channel override as the domain receives it: the schema's defaults applied. */
 interface OverrideInput {
@@ -24,10 +25,12 @@ interface OverrideInput {
 export class ChannelAdminService {
   readonly #store: Store;
   readonly #realtime: Realtime;
+  readonly #liveState: LiveState;
 
-  constructor(deps: { store: Store; realtime: Realtime }) {
+  constructor(deps: { store: Store; realtime: Realtime; liveState: LiveState }) {
     this.#store = deps.store;
     this.#realtime = deps.realtime;
+    this.#liveState = deps.liveState;
   }
 
   /** The channels the actor can view, in order, with their overrides. Throws `server_not_found`, `not_a_member`. */
@@ -110,6 +113,7 @@ export class ChannelAdminService {
     });
     // The channel's rooms are left as they are: nothing is ever emitted to them again.
     this.#realtime.emit(rooms.server(serverId), 'channel:deleted', { serverId, channelId });
+    await this.#liveState.channelsClosed([channelId]);
   }
 
   /**

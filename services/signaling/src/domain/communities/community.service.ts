@@ -162,6 +162,22 @@ export class CommunityService {
     if (permission === 'send_messages' && isMuted(channel, this.#clock.now())) throw new AppError('muted');
     return channel;
   }
+
+  /**
+   * The voice channel, when the user may view it and connect; `canSpeak` is
+   * false without `speak` there or while server-muted.
+   * Throws `channel_not_found`, `not_a_member`, `forbidden`.
+   */
+  async requireVoiceChannel(userId: string, channelId: string): Promise<{ channel: ChannelRow; canSpeak: boolean }> {
+    const channel = await this.#store.repos.channels.getWithAccess(channelId, userId);
+    if (!channel || channel.type !== 'voice') throw new AppError('channel_not_found');
+    if (!channel.is_member) throw new AppError('not_a_member');
+    const granted = channelPermissionsOf({ isOwner: channel.owner_id === userId, roles: channel.roles }, channel.overrides);
+    if (!granted.has('view_channels') || !granted.has('connect_voice')) {
+      throw new AppError('forbidden', 'This needs the connect_voice permission in this channel');
+    }
+    return { channel, canSpeak: granted.has('speak') && !isMuted(channel, this.#clock.now()) };
+  }
 }
 
 /** The built-in roles and the first text channel of a new community. */

@@ -1,3 +1,4 @@
+import { limits } from '@parley/protocol';
 import type { DB, MemberRow } from '@parley/db';
 import { sql, type Kysely } from 'kysely';
 
@@ -132,6 +133,22 @@ export class MemberRepository {
       .where('members.user_id', '=', userId)
       .where('members.active', '=', true)
       .execute();
+  }
+
+  /**
+   * The communities of a user that tell their members of joins, leaves and
+   * presence: those of at most `limits.memberEvents.maxMembers` members.
+   */
+  async listAnnouncingServerIds(userId: string): Promise<string[]> {
+    const rows = await this.#db
+      .selectFrom('members')
+      .innerJoin('servers', 'servers.id', 'members.server_id')
+      .select('members.server_id')
+      .where('members.user_id', '=', userId)
+      .where('members.active', '=', true)
+      .where('servers.member_count', '<=', limits.memberEvents.maxMembers)
+      .execute();
+    return rows.map((row) => row.server_id);
   }
 
   #withUser(serverId: string) {

@@ -15,6 +15,7 @@ import type { CommunityService } from './community.service.ts';
 import { toChannel, toMember, toPreview, toRole, toServer } from './community.mappers.ts';
 import { announcesMembers, removeFromCommunity } from './community-rooms.ts';
 import { requestToJoin } from './join-request.rules.ts';
+import type { LiveState } from './live-state.ts';
 import { loadAccess } from './member-access.ts';
 
 /** Where a join attempt comes from: brute-force protection counts per (user, IP) and per IP. */
@@ -34,6 +35,7 @@ export class MembershipService {
   readonly #joinAttempts: AttemptGuard;
   readonly #activity: ActivityRecorder;
   readonly #communities: CommunityService;
+  readonly #liveState: LiveState;
 
   constructor(deps: {
     store: Store;
@@ -43,11 +45,13 @@ export class MembershipService {
     joinAttempts: AttemptGuard;
     activity: ActivityRecorder;
     communities: CommunityService;
+    liveState: LiveState;
   }) {
     this.#store = deps.store;
     this.#realtime = deps.realtime;
     this.#clock = deps.clock;
     this.#hasher = deps.hasher;
+    this.#liveState = deps.liveState;
     this.#joinAttempts = deps.joinAttempts;
     this.#activity = deps.activity;
     this.#communities = deps.communities;
@@ -107,9 +111,13 @@ export class MembershipService {
       return { channelIds, memberCount: server.member_count };
     });
     removeFromCommunity(this.#realtime, { serverId, userId: actor.userId, channelIds, reason: 'left', memberCount });
+    await this.#liveState.memberRemoved(serverId, actor.userId);
   }
 
-  /** Everything a member's UI shows: the channels they can see, roles, the first members, their own permissions. */
+  /**
+   * Everything a member's UI shows: the channels they can see, roles, the
+   * first members and their presence, who is in which voice channel, their own permissions.
+   */
   async details(actor: Actor, serverId: string): Promise<ServerDetails> {
     const repos = this.#store.repos;
     const access = await loadAccess(repos, serverId, actor.userId);
@@ -121,6 +129,11 @@ export class MembershipService {
     ]);
     const overrides = await repos.channels.listOverrides(channels.map((channel) => channel.id));
     const visible = access.viewable(channels, overrides);
+    const voiceChannelIds = visible.filter((channel) => channel.type === 'voice').map((channel) => channel.id);
+    const [statuses, voice] = await Promise.all([
+      this.#liveState.statuses(members.map((member) => member.user_id)),
+      this.#liveState.voiceChannels(voiceChannelIds),
+    ]);
     const now = this.#clock.now();
     return {
       server: toServer(access.server),
@@ -128,6 +141,8 @@ export class MembershipService {
       roles: roles.map(toRole),
       members: members.map((member) => toMember(member, access.server, now)),
       me: { member: toMember(self!, access.server, now), rank: access.rank, permissions: [...access.permissions] },
+      presence: Object.fromEntries(members.map((member) => [member.user_id, statuses.get(member.user_id) ?? 'offline'])),
+      voice,
     };
   }
 

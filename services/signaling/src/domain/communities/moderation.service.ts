@@ -15,6 +15,7 @@ import { rooms } from '../../realtime/rooms.ts';
 import type { Actor } from '../accounts/actor.ts';
 import type { Repositories, Store } from '../store.ts';
 import { removeFromCommunity } from './community-rooms.ts';
+import type { LiveState } from './live-state.ts';
 import { toAuditEntry, toBan, toMember } from './community.mappers.ts';
 import { loadAccess, rankOfMember } from './member-access.ts';
 import { changedFields, planMemberUpdate, targetOf } from './moderation.rules.ts';
@@ -43,11 +44,13 @@ export class ModerationService {
   readonly #store: Store;
   readonly #realtime: Realtime;
   readonly #clock: Clock;
+  readonly #liveState: LiveState;
 
-  constructor(deps: { store: Store; realtime: Realtime; clock: Clock }) {
+  constructor(deps: { store: Store; realtime: Realtime; clock: Clock; liveState: LiveState }) {
     this.#store = deps.store;
     this.#realtime = deps.realtime;
     this.#clock = deps.clock;
+    this.#liveState = deps.liveState;
   }
 
   /** Active members in join order; members only. Throws `server_not_found`, `not_a_member`, `invalid_payload` (cursor). */
@@ -73,7 +76,7 @@ export class ModerationService {
    */
   async updateMember(actor: Actor, serverId: string, targetUserId: string, input: UpdateMemberRequest): Promise<Member> {
     const now = this.#clock.now();
-    const { member, rolesChanged } = await this.#store.transaction(async (repos) => {
+    const { member, rolesChanged, mute } = await this.#store.transaction(async (repos) => {
       const access = await loadAccess(repos, serverId, actor.userId);
       const [found, communityRoles] = await Promise.all([
         repos.members.getWithUser(serverId, targetUserId),
@@ -110,10 +113,11 @@ export class ModerationService {
       const updated = await repos.members.getWithUser(serverId, targetUserId);
       if (!updated) throw new AppError('member_not_found');
       const rolesChanged = plan.roles !== undefined && plan.roles.added.length + plan.roles.removed.length > 0;
-      return { member: toMember(updated, access.server, now), rolesChanged };
+      return { member: toMember(updated, access.server, now), rolesChanged, mute: plan.mute };
     });
     this.#realtime.emit(rooms.server(serverId), 'server:member_updated', { serverId, member });
     if (rolesChanged) this.#realtime.refreshRooms(serverId, [targetUserId]);
+    if (mute) await this.#liveState.muteChanged(serverId, targetUserId, mute.muted);
     return member;
   }
 
@@ -133,6 +137,7 @@ export class ModerationService {
       return { channelIds, memberCount: access.server.member_count };
     });
     removeFromCommunity(this.#realtime, { serverId, userId: targetUserId, channelIds, reason: 'kicked', memberCount });
+    await this.#liveState.memberRemoved(serverId, targetUserId);
   }
 
   /**
@@ -174,6 +179,7 @@ export class ModerationService {
     if (removedChannelIds) {
       const removal = { serverId, userId: targetUserId, channelIds: removedChannelIds, reason: 'banned' as const, memberCount };
       removeFromCommunity(this.#realtime, removal);
+      await this.#liveState.memberRemoved(serverId, targetUserId);
     }
     return ban;
   }

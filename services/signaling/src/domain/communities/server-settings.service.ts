@@ -11,6 +11,7 @@ import type { Store } from '../store.ts';
 import { roomsOfCommunity } from './community-rooms.ts';
 import { toServer } from './community.mappers.ts';
 import { loadAccess } from './member-access.ts';
+import type { LiveState } from './live-state.ts';
 
 type ServerChanges = Omit<Updateable<ServersTable>, 'id' | 'created_at'>;
 
@@ -18,11 +19,13 @@ type ServerChanges = Omit<Updateable<ServersTable>, 'id' | 'created_at'>;
 export class ServerSettingsService {
   readonly #store: Store;
   readonly #realtime: Realtime;
+  readonly #liveState: LiveState;
   readonly #hasher: PasswordHasher;
 
-  constructor(deps: { store: Store; realtime: Realtime; clock: Clock; hasher: PasswordHasher }) {
+  constructor(deps: { store: Store; realtime: Realtime; clock: Clock; hasher: PasswordHasher; liveState: LiveState }) {
     this.#store = deps.store;
     this.#realtime = deps.realtime;
+    this.#liveState = deps.liveState;
     this.#hasher = deps.hasher;
   }
 
@@ -95,6 +98,7 @@ export class ServerSettingsService {
     this.#realtime.emit(rooms.server(serverId), 'server:removed', { serverId, reason: 'deleted' });
     const roomNames = roomsOfCommunity(serverId, channelIds);
     for (const userId of memberIds) this.#realtime.removeUserFromRooms(userId, roomNames);
+    await this.#liveState.channelsClosed(channelIds);
   }
 }
 

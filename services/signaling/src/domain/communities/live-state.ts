@@ -1,0 +1,19 @@
+import type { PresenceStatus, VoiceChannelState } from '@parley/protocol';
+
+/**
+ * What the communities domain asks of presence and voice: the live state a
+ * member's UI shows, and the voice seats that must go when membership,
+ * mutes or channels change.
+ */
+export interface LiveState {
+  /** Aggregated presence of these users. */
+  statuses(userIds: readonly string[]): Promise<Map<string, PresenceStatus>>;
+  /** Who sits in each of these voice channels (empty channels left out). */
+  voiceChannels(channelIds: readonly string[]): Promise<VoiceChannelState[]>;
+  /** The user left, was kicked or banned: their seat in the community's voice rooms goes. */
+  memberRemoved(serverId: string, userId: string): Promise<void>;
+  /** A moderator changed the user's server mute: their seat follows it. */
+  muteChanged(serverId: string, userId: string, muted: boolean): Promise<void>;
+  /** Channels were deleted (or their community): everyone seated in them leaves. */
+  channelsClosed(channelIds: readonly string[]): Promise<void>;
+}

@@ -1,0 +1,103 @@
+import type { ConnectionStatus, PresenceStatus } from '@parley/protocol';
+import type { Logger } from '../../logger.ts';
+import type { Realtime } from '../../realtime/realtime.ts';
+import { rooms } from '../../realtime/rooms.ts';
+import type { Store } from '../store.ts';
+import type { PresenceChange, PresenceStore } from './presence.store.ts';
+
+/** One connection this pod holds, with the status it declared. */
+interface LocalConnection {
+  userId: string;
+  status: ConnectionStatus;
+}
+
+/**
+ * Presence per person, aggregated over every device on every pod. Each
+ * change of a user's status is announced once, to the rooms of their
+ * communities that announce members (at most 1000) and to their own devices:
+ * `offline` → anything is the seeds' `user_joined`, → `offline` their `user_left`.
+ */
+export class PresenceService {
+  readonly #store: Store;
+  readonly #presence: PresenceStore;
+  readonly #realtime: Realtime;
+  readonly #log: Logger;
+  /** This pod's connections, so they can be recorded again if the shared state lost them. */
+  readonly #local = new Map<string, LocalConnection>();
+  /** Closed connections whose removal failed (Redis away), retried on every heartbeat: no ghosts. */
+  readonly #pendingRemovals = new Map<string, string>();
+
+  constructor(deps: { store: Store; presence: PresenceStore; realtime: Realtime; logger: Logger }) {
+    this.#store = deps.store;
+    this.#presence = deps.presence;
+    this.#realtime = deps.realtime;
+    this.#log = deps.logger.child({ module: 'presence' });
+  }
+
+  /** A connection opened: it counts as `online` until it says otherwise. */
+  async connected(userId: string, connectionId: string): Promise<void> {
+    this.#local.set(connectionId, { userId, status: 'online' });
+    await this.announce([await this.#presence.set(userId, connectionId, 'online')]);
+  }
+
+  /** A connection declared its status; returns the user's aggregated status. */
+  async update(userId: string, connectionId: string, status: ConnectionStatus): Promise<PresenceStatus> {
+    this.#local.set(connectionId, { userId, status });
+    const change = await this.#presence.set(userId, connectionId, status);
+    await this.announce([change]);
+    if (change) return change.status;
+    return (await this.#presence.statuses([userId])).get(userId) ?? status;
+  }
+
+  async disconnected(userId: string, connectionId: string): Promise<void> {
+    this.#local.delete(connectionId);
+    try {
+      await this.announce([await this.#presence.remove(userId, connectionId)]);
+    } catch (error) {
+      this.#pendingRemovals.set(connectionId, userId);
+      throw error;
+    }
+  }
+
+  /** Retries the removals that failed; those failing again stay queued. */
+  async retryPendingRemovals(): Promise<void> {
+    for (const [connectionId, userId] of this.#pendingRemovals) {
+      await this.announce([await this.#presence.remove(userId, connectionId)]);
+      this.#pendingRemovals.delete(connectionId);
+    }
+  }
+
+  statuses(userIds: readonly string[]): Promise<Map<string, PresenceStatus>> {
+    return this.#presence.statuses(userIds);
+  }
+
+  /** Removes what a dead (or departing) node recorded, and announces the users it takes offline. */
+  async removeNode(nodeId: string): Promise<number> {
+    const changes = await this.#presence.removeNode(nodeId);
+    await this.announce(changes);
+    return changes.length;
+  }
+
+  /** Records every connection of this pod again (after the shared state forgot this node). */
+  async reassert(): Promise<void> {
+    const changes = [];
+    for (const [connectionId, { userId, status }] of this.#local) {
+      changes.push(await this.#presence.set(userId, connectionId, status));
+    }
+    await this.announce(changes);
+  }
+
+  /** Tells each change to the user's devices and to the communities that announce their members. */
+  async announce(changes: ReadonlyArray<PresenceChange | null>): Promise<void> {
+    for (const change of changes) {
+      if (!change) continue;
+      const { userId, status } = change;
+      try {
+        const serverIds = await this.#store.repos.members.listAnnouncingServerIds(userId);
+        this.#realtime.emit([rooms.user(userId), ...serverIds.map(rooms.server)], 'presence:updated', { userId, status });
+      } catch (error) {
+        this.#log.warn({ err: error, userId }, 'presence change not announced');
+      }
+    }
+  }
+}
