@@ -33,6 +33,21 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * ioredis's failures while Redis is unreachable: the command was given up
+ * after its retries, or the connection closed under it. (Script errors and
+ * wrong replies are bugs, and are not matched.)
+ */
+function isTransientRedisError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return (
+    error.name === 'MaxRetriesPerRequestError' ||
+    error.message === 'Connection is closed.' ||
+    (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code))
+  );
+}
+
 /** How long a client should wait before retrying after a dependency failed. */
 const DEPENDENCY_RETRY_AFTER_MS = 1000;
 
@@ -43,6 +58,12 @@ const DEPENDENCY_RETRY_AFTER_MS = 1000;
  */
 function describeError(error: unknown): { payload: ErrorPayload; unexpected: boolean } {
   if (error instanceof AppError) return { payload: error.toPayload(), unexpected: false };
+  if (isTransientRedisError(error)) {
+    return {
+      payload: { code: 'unavailable', message: 'Shared state is unavailable', retryAfterMs: DEPENDENCY_RETRY_AFTER_MS },
+      unexpected: false,
+    };
+  }
   if (isTransientDatabaseError(error)) {
     return {
       payload: { code: 'unavailable', message: 'The database is unavailable', retryAfterMs: DEPENDENCY_RETRY_AFTER_MS },
