@@ -2,7 +2,7 @@ import type { ParleySocket } from '@parley/client';
 import { limits } from '@parley/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from './support/test-node.ts';
-import { failureOf, nextEvent, OpenSockets, registerUser, type TestUser } from './support/users.ts';
+import { eventually, failureOf, nextEvent, OpenSockets, registerUser, type TestUser } from './support/users.ts';
 import { voiceCommunity } from './support/voice.ts';
 
 let node: TestNode;
@@ -51,6 +51,26 @@ describe('WebRTC relay', () => {
     await callerDevice.request('renegotiate', { targetUserId: callee.session.id, scope: direct, sdp: SDP });
     expect((await renegotiation).sdp).toBe(SDP);
     expect(strayOffers).toBe(0);
+  });
+
+  it('delivers one connection’s signals in the order they were sent', async () => {
+    const caller = await registerUser(node.url);
+    const callee = await registerUser(node.url);
+    const callerDevice = await voiceDevice(caller);
+    const calleeDevice = await voiceDevice(callee);
+    const received: string[] = [];
+    calleeDevice.on('ice_candidate', (signal) => received.push(signal.candidate.candidate));
+    calleeDevice.on('offer', (signal) => received.push(signal.sdp));
+    const sent = Array.from({ length: 25 }, (_, i) => (i === 0 ? SDP : i === 24 ? '' : `candidate:${i} 1 udp 1 127.0.0.1 ${50_000 + i} typ host`));
+    await Promise.all(
+      sent.map((text, i) =>
+        i === 0
+          ? callerDevice.request('offer', { targetUserId: callee.session.id, scope: direct, sdp: text })
+          : callerDevice.request('ice_candidate', { targetUserId: callee.session.id, scope: direct, candidate: { candidate: text, sdpMid: '0' } }),
+      ),
+    );
+    await eventually(() => received.length === sent.length);
+    expect(received).toEqual(sent);
   });
 
   it('after a takeover, signals reach the new device', async () => {

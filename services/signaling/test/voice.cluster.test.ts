@@ -146,11 +146,15 @@ describe('voice across 3 pods', () => {
     const calleePeer = TestPeer.create();
     const scope = { type: 'direct' } as const;
     try {
-      // Each side trickles its candidates through Parley; candidates that arrive before the remote
-      // description is applied wait for it, as a browser app's signaling code does.
+      // Each side trickles its candidates through Parley. Received ones are applied one at a time, in
+      // order (the end-of-candidates marker last), and not before the remote description, as a
+      // browser app's signaling code does.
       const wire = (socket: ParleySocket, peer: TestPeer, targetUserId: string, remoteApplied: Promise<unknown>) => {
         peer.onIceCandidate((candidate) => void socket.request('ice_candidate', { targetUserId, scope, candidate }));
-        socket.on('ice_candidate', (signal) => void remoteApplied.then(() => peer.addIceCandidate(signal.candidate)));
+        let applied = remoteApplied;
+        socket.on('ice_candidate', (signal) => {
+          applied = applied.then(() => peer.addIceCandidate(signal.candidate));
+        });
       };
       const offered = nextEvent(calleeSocket, 'offer');
       const answered = nextEvent(callerSocket, 'answer');

@@ -23,9 +23,25 @@ export function voiceConnectionOf(socket: ParleySocket): VoiceConnection {
   return { userId, displayName, clientInstanceId, connectionId: socket.id };
 }
 
+/**
+ * Runs a connection's relayed signals one after another, so that they reach
+ * the target in the order they were sent (an end-of-candidates marker must
+ * not overtake the last candidate): each one awaits Redis and the database
+ * before it is emitted, and would otherwise race the next.
+ */
+function inSendOrder() {
+  const tails = new WeakMap<ParleySocket, Promise<unknown>>();
+  return <T>(socket: ParleySocket, work: () => Promise<T>): Promise<T> => {
+    const result = (tails.get(socket) ?? Promise.resolve()).then(work);
+    tails.set(socket, result.catch(() => {}));
+    return result;
+  };
+}
+
 /** The Gryt seed's SFU voice events, the MetoYou seed's takeover, and the peer-to-peer relay. */
 export function voiceHandlers(deps: { voice: VoiceService; relay: RtcRelay; limiters: VoiceLimiters }): EventHandlers {
   const { voice, relay, limiters } = deps;
+  const queued = inSendOrder();
 
   const request: EventHandler<'voice:room:request', typeof voiceRoomRequest> = {
     schema: voiceRoomRequest,
@@ -79,7 +95,7 @@ export function voiceHandlers(deps: { voice: VoiceService; relay: RtcRelay; limi
     schema: sdpSignalRequest,
     limiter: limiters.rtcSignal,
     async handle(socket, input) {
-      await relay.relaySdp(voiceConnectionOf(socket), event, input);
+      await queued(socket, () => relay.relaySdp(voiceConnectionOf(socket), event, input));
       return {};
     },
   });
@@ -88,7 +104,7 @@ export function voiceHandlers(deps: { voice: VoiceService; relay: RtcRelay; limi
     schema: iceCandidateRequest,
     limiter: limiters.rtcSignal,
     async handle(socket, input) {
-      await relay.relayIceCandidate(voiceConnectionOf(socket), input);
+      await queued(socket, () => relay.relayIceCandidate(voiceConnectionOf(socket), input));
       return {};
     },
   };
