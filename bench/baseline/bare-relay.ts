@@ -8,7 +8,8 @@ import { Server } from 'socket.io';
 // Redis adapter and nothing else. No authentication, no persistence, no
 // validation. A client connects with `auth: { room }` and is put in that room;
 // `send` (any payload, optional acknowledgement) is broadcast as `message` to
-// the room on every process except the sender, then acknowledged `{ ok: true }`.
+// the room on every process except the sender, then acknowledged `{ ok: true }`;
+// `echo` is only acknowledged `{ ok: true }` (a request's bare round trip).
 // Configured by PORT (default 0: any free port), HOST (default 127.0.0.1),
 // REDIS_URL and REDIS_KEY_PREFIX; prints {"msg":"listening","port":…} when ready.
 
@@ -30,6 +31,9 @@ io.on('connection', (socket) => {
   if (typeof room === 'string') void socket.join(room);
   socket.on('send', (payload: unknown, ack?: unknown) => {
     if (typeof room === 'string') socket.to(room).emit('message', payload);
+    if (typeof ack === 'function') ack({ ok: true });
+  });
+  socket.on('echo', (_payload: unknown, ack?: unknown) => {
     if (typeof ack === 'function') ack({ ok: true });
   });
 });

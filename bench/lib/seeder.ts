@@ -94,6 +94,21 @@ export class Seeder {
     });
   }
 
+  /**
+   * `count` voice channels added to the community after its text channel, as
+   * `ChannelAdminService.create` adds them (the audit entries left out); returns their ids.
+   */
+  async voiceChannels(community: SeededCommunity, count: number): Promise<string[]> {
+    return this.#store.transaction(async (repos) => {
+      const ids: string[] = [];
+      for (let index = 0; index < count; index += 1) {
+        const channel = await repos.channels.create({ serverId: community.serverId, name: `voice-${index + 1}`, type: 'voice', position: index + 1 });
+        ids.push(channel.id);
+      }
+      return ids;
+    });
+  }
+
   /** Makes the users active members holding the `member` role, as `admitMember` does, in batches. */
   async addMembers(community: SeededCommunity, userIds: readonly string[]): Promise<void> {
     for (let first = 0; first < userIds.length; first += ROWS_PER_INSERT) {
