@@ -86,6 +86,24 @@ describe('node registry: redis (cluster)', () => {
     expect(await Promise.all([a.registry.claimLapsed(), b.registry.claimLapsed()])).toEqual([[], []]);
   });
 
+  it('hands a claim out again when its claimant did not forget it within the TTL, and not once forgotten', async () => {
+    const cluster = newCluster();
+    const [crashing, survivor, dying, other] = [pod(cluster, 'crashing'), pod(cluster, 'survivor'), pod(cluster, 'dying'), pod(cluster, 'other')];
+    expect(await dying.registry.heartbeat()).toBe(true);
+    expect(await other.registry.heartbeat()).toBe(true);
+    const claimed: string[] = [];
+    await until(async () => (claimed.push(...(await crashing.registry.claimLapsed())), new Set(claimed).size === 2), 'both claimed');
+    // The claimant clears one node, then dies before clearing the other.
+    await crashing.registry.forget(other.identity.current);
+    expect(await survivor.registry.claimLapsed()).toEqual([]); // the claim is fresh
+    const reclaimed: string[] = [];
+    await until(async () => (reclaimed.push(...(await survivor.registry.claimLapsed())), reclaimed.length > 0), 'the reclaim');
+    expect(reclaimed).toEqual([dying.identity.current]);
+    await survivor.registry.forget(dying.identity.current);
+    await new Promise((resolve) => setTimeout(resolve, 2 * TTL_MS));
+    expect(await survivor.registry.claimLapsed()).toEqual([]);
+  });
+
   it('keeps a beating node, and does not claim a node that left', async () => {
     const cluster = newCluster();
     const [watcher, beating, leaving] = [pod(cluster, 'watcher'), pod(cluster, 'beating'), pod(cluster, 'leaving')];

@@ -86,6 +86,7 @@ export class NodeLiveness {
   async #removeNode(nodeId: string): Promise<void> {
     const users = await this.#presence.removeNode(nodeId);
     const seats = await this.#voice.removeNode(nodeId);
+    await this.#registry.forget(nodeId);
     this.#log.info({ nodeId, users, seats }, 'removed the entries of a departed node');
   }
 }

@@ -12,6 +12,8 @@ export class MemoryNodeRegistry implements NodeRegistry {
     return [];
   }
 
+  async forget(): Promise<void> {}
+
   async leave(): Promise<void> {}
 }
 
@@ -26,20 +28,27 @@ redis.call('ZADD', KEYS[2], nowMs(), ARGV[2])
 return 1
 `;
 
-// KEYS: nodes. ARGV: base, ttlMs. Removes and returns the incarnations whose
-// last beat is older than the TTL: the script runs alone, so each goes to one caller.
+// KEYS: nodes, claimed nodes. ARGV: base, ttlMs. Moves the incarnations whose
+// last beat is older than the TTL from nodes to claimed nodes, and hands out
+// again the claims older than the TTL (their claimant died before forgetting
+// them); returns both. The script runs alone, so each goes to one caller.
 const CLAIM_LAPSED_LUA = `${RUNTIME_LUA}
-local lapsed = redis.call('ZRANGE', KEYS[1], '-inf', string.format('(%d', nowMs() - tonumber(ARGV[2])), 'BYSCORE')
+local now = nowMs()
+local before = string.format('(%d', now - tonumber(ARGV[2]))
+local stale = redis.call('ZRANGE', KEYS[2], '-inf', before, 'BYSCORE')
+local lapsed = redis.call('ZRANGE', KEYS[1], '-inf', before, 'BYSCORE')
 for _, inc in ipairs(lapsed) do
   redis.call('ZREM', KEYS[1], inc)
   redis.call('DEL', nodeKey(inc))
+  table.insert(stale, inc)
 end
-return lapsed
+for _, inc in ipairs(stale) do redis.call('ZADD', KEYS[2], now, inc) end
+return stale
 `;
 
 type ScriptedRedis = Redis & {
   parleyNodeHeartbeat(nodeKey: string, nodesKey: string, base: string, incarnation: string, ttlMs: number, beaten: string): Promise<number>;
-  parleyNodeClaimLapsed(nodesKey: string, base: string, ttlMs: number): Promise<string[]>;
+  parleyNodeClaimLapsed(nodesKey: string, claimedKey: string, base: string, ttlMs: number): Promise<string[]>;
 };
 
 export interface RedisNodeRegistryOptions {
@@ -53,8 +62,9 @@ export interface RedisNodeRegistryOptions {
 
 /**
  * Heartbeats in Redis: a key `{rt}:node:<incarnation>` that expires after
- * `ttlMs` (what the stores call alive), and a sorted set `{rt}:nodes` scored by
- * the last beat, in Redis time, from which lapsed nodes are claimed.
+ * `ttlMs` (what the stores call alive), a sorted set `{rt}:nodes` scored by
+ * the last beat, in Redis time, from which lapsed nodes are claimed, and
+ * `{rt}:claimed-nodes` holding the claims until they are forgotten.
  */
 export class RedisNodeRegistry implements NodeRegistry {
   readonly #redis: ScriptedRedis;
@@ -66,7 +76,7 @@ export class RedisNodeRegistry implements NodeRegistry {
 
   constructor(options: RedisNodeRegistryOptions) {
     options.redis.defineCommand('parleyNodeHeartbeat', { numberOfKeys: 2, lua: HEARTBEAT_LUA });
-    options.redis.defineCommand('parleyNodeClaimLapsed', { numberOfKeys: 1, lua: CLAIM_LAPSED_LUA });
+    options.redis.defineCommand('parleyNodeClaimLapsed', { numberOfKeys: 2, lua: CLAIM_LAPSED_LUA });
     this.#redis = options.redis as ScriptedRedis;
     this.#keys = new RuntimeKeys(options.keyPrefix);
     this.#identity = options.identity;
@@ -84,7 +94,11 @@ export class RedisNodeRegistry implements NodeRegistry {
   }
 
   claimLapsed(): Promise<string[]> {
-    return this.#redis.parleyNodeClaimLapsed(this.#keys.nodes, this.#keys.base, this.#ttlMs);
+    return this.#redis.parleyNodeClaimLapsed(this.#keys.nodes, this.#keys.claimedNodes, this.#keys.base, this.#ttlMs);
+  }
+
+  async forget(nodeId: string): Promise<void> {
+    await this.#redis.zrem(this.#keys.claimedNodes, nodeId);
   }
 
   async leave(): Promise<void> {

@@ -22,9 +22,13 @@ export interface NodeRegistry {
   heartbeat(): Promise<boolean>;
   /**
    * Claims, atomically, the nodes whose heartbeat lapsed: each lapsed node
-   * is returned to exactly one caller, which must remove its entries.
+   * is returned to exactly one caller, which must remove its entries and then
+   * `forget` it. A claim not forgotten within the TTL (its claimant died
+   * meanwhile) is handed out again, so no node's entries are left behind.
    */
   claimLapsed(): Promise<string[]>;
+  /** The entries of a claimed node are removed: it is not handed out again. */
+  forget(nodeId: string): Promise<void>;
   /** Removes this node's heartbeat (clean shutdown). */
   leave(): Promise<void>;
 }

@@ -18,6 +18,14 @@ export class RuntimeKeys {
     return `${this.base}node:${incarnation}`;
   }
 
+  /**
+   * Sorted set of lapsed node incarnations being cleared, scored by when they
+   * were claimed: a claim not finished (forgotten) within the TTL is handed out again.
+   */
+  get claimedNodes(): string {
+    return `${this.base}claimed-nodes`;
+  }
+
   /** Sorted set of node incarnations, scored by their last heartbeat (Redis time, ms). */
   get nodes(): string {
     return `${this.base}nodes`;
