@@ -154,7 +154,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
   const membership = new MembershipService({ store, realtime, clock, hasher, joinAttempts, activity, communities, liveState });
   const serverSettings = new ServerSettingsService({ store, realtime, clock, hasher, liveState });
   const channelAdmin = new ChannelAdminService({ store, realtime, liveState });
-  const roles = new RoleService({ store, realtime });
+  const roles = new RoleService({ store, realtime, liveState });
   const invites = new InviteService({ store, clock });
   const moderation = new ModerationService({ store, realtime, clock, liveState });
   const joinRequests = new JoinRequestService({ store, realtime, clock, activity, communities });

@@ -188,6 +188,33 @@ describe('voice state', () => {
     expect(participant).toMatchObject({ isMuted: false, serverMuted: false });
   });
 
+  it('seats follow changed permissions: losing speak forces a server mute, losing connect_voice removes the seat', async () => {
+    const { owner, serverId, voiceChannelId, members } = await community(1);
+    const ownerSocket = await online(owner);
+    const socket = await online(members[0]!);
+    await seated(socket, voiceChannelId);
+    const { items: roles } = await owner.http.request<{ items: Array<{ id: string; builtin: string | null }> }>(
+      'GET',
+      `/api/servers/${serverId}/roles`,
+    );
+    const memberRole = roles.find((role) => role.builtin === 'member')!;
+    const override = `/api/servers/${serverId}/channels/${voiceChannelId}/overrides/${memberRole.id}`;
+
+    const silenced = nextEvent(ownerSocket, 'voice:state');
+    await owner.http.request('PUT', override, { allow: [], deny: ['speak'] });
+    expect(await silenced).toMatchObject({ userId: members[0]!.session.id, serverMuted: true, isMuted: true });
+
+    const voiced = nextEvent(ownerSocket, 'voice:state');
+    await owner.http.request('DELETE', override);
+    expect(await voiced).toMatchObject({ userId: members[0]!.session.id, serverMuted: false });
+
+    const removed = nextEvent(ownerSocket, 'voice:left');
+    const released = nextEvent(socket, 'voice:released');
+    await owner.http.request('PUT', override, { allow: [], deny: ['connect_voice'] });
+    expect(await removed).toMatchObject({ userId: members[0]!.session.id, reason: 'removed' });
+    expect(await released).toEqual({ reason: 'removed' });
+  });
+
   it('a closed connection leaves its room; a kicked member is removed and told to release', async () => {
     const { owner, serverId, voiceChannelId, members } = await community(2);
     const ownerSocket = await online(owner);

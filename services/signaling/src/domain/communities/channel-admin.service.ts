@@ -145,7 +145,9 @@ export class ChannelAdminService {
       });
       return { channel, overrides: await repos.channels.listOverrides([channelId]) };
     });
-    return this.#announce(channel, overrides, true);
+    const announced = this.#announce(channel, overrides, true);
+    await this.#liveState.accessChanged(serverId);
+    return announced;
   }
 
   /**
@@ -167,7 +169,9 @@ export class ChannelAdminService {
       });
       return { channel, overrides: await repos.channels.listOverrides([channelId]) };
     });
-    if (changed) this.#announce(changed.channel, changed.overrides, true);
+    if (!changed) return;
+    this.#announce(changed.channel, changed.overrides, true);
+    await this.#liveState.accessChanged(serverId);
   }
 
   /** Tells the community about the channel; `visibilityChanged` makes every pod recompute who is in its room. */

@@ -163,6 +163,12 @@ export class CommunityService {
     return channel;
   }
 
+  /** The ids of a community's voice channels. */
+  async voiceChannelIdsOf(serverId: string): Promise<string[]> {
+    const channels = await this.#store.repos.channels.listByServer(serverId);
+    return channels.filter((channel) => channel.type === 'voice').map((channel) => channel.id);
+  }
+
   /**
    * The voice channel, when the user may view it and connect; `canSpeak` is
    * false without `speak` there or while server-muted.

@@ -12,8 +12,12 @@ export interface LiveState {
   voiceChannels(channelIds: readonly string[]): Promise<VoiceChannelState[]>;
   /** The user left, was kicked or banned: their seat in the community's voice rooms goes. */
   memberRemoved(serverId: string, userId: string): Promise<void>;
-  /** A moderator changed the user's server mute: their seat follows it. */
-  muteChanged(serverId: string, userId: string, muted: boolean): Promise<void>;
+  /**
+   * Server mutes, roles, grants or channel overrides of a community changed
+   * (for these users, or everyone): a seat whose holder may no longer connect
+   * goes, and each seat's server mute follows `speak` and the member's mute.
+   */
+  accessChanged(serverId: string, userIds?: readonly string[]): Promise<void>;
   /** Channels were deleted (or their community): everyone seated in them leaves. */
   channelsClosed(channelIds: readonly string[]): Promise<void>;
 }

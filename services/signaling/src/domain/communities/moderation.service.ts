@@ -117,7 +117,7 @@ export class ModerationService {
     });
     this.#realtime.emit(rooms.server(serverId), 'server:member_updated', { serverId, member });
     if (rolesChanged) this.#realtime.refreshRooms(serverId, [targetUserId]);
-    if (mute) await this.#liveState.muteChanged(serverId, targetUserId, mute.muted);
+    if (mute || rolesChanged) await this.#liveState.accessChanged(serverId, [targetUserId]);
     return member;
   }
 

@@ -7,6 +7,7 @@ import type { Actor } from '../accounts/actor.ts';
 import type { Store } from '../store.ts';
 import { toRole } from './community.mappers.ts';
 import { loadAccess, type MemberAccess } from './member-access.ts';
+import type { LiveState } from './live-state.ts';
 
 /** A role as the domain receives it: the schema's defaults applied. */
 export interface RoleInput {
@@ -19,10 +20,12 @@ export interface RoleInput {
 export class RoleService {
   readonly #store: Store;
   readonly #realtime: Realtime;
+  readonly #liveState: LiveState;
 
-  constructor(deps: { store: Store; realtime: Realtime }) {
+  constructor(deps: { store: Store; realtime: Realtime; liveState: LiveState }) {
     this.#store = deps.store;
     this.#realtime = deps.realtime;
+    this.#liveState = deps.liveState;
   }
 
   /** Every role of the community, highest rank first. Throws `server_not_found`, `not_a_member`. */
@@ -97,7 +100,10 @@ export class RoleService {
     if (Object.keys(changes).length === 0) return result;
     this.#realtime.emit(rooms.server(serverId), 'role:updated', result);
     // Permissions decide which channels the role's holders may view.
-    if (changes.permissions) this.#realtime.refreshRooms(serverId);
+    if (changes.permissions) {
+      this.#realtime.refreshRooms(serverId);
+      await this.#liveState.accessChanged(serverId);
+    }
     return result;
   }
 
@@ -126,7 +132,10 @@ export class RoleService {
       return holders;
     });
     this.#realtime.emit(rooms.server(serverId), 'role:deleted', { serverId, roleId });
-    if (holders.length > 0) this.#realtime.refreshRooms(serverId, holders);
+    if (holders.length > 0) {
+      this.#realtime.refreshRooms(serverId, holders);
+      await this.#liveState.accessChanged(serverId, holders);
+    }
   }
 }
 

@@ -35,9 +35,9 @@ export class CommunityLiveState implements LiveState {
     });
   }
 
-  muteChanged(serverId: string, userId: string, muted: boolean): Promise<void> {
-    return this.#voice.muteChanged(serverId, userId, muted).catch((error: unknown) => {
-      this.#log.warn({ err: error, serverId, userId }, 'server mute not applied to the voice seat');
+  accessChanged(serverId: string, userIds?: readonly string[]): Promise<void> {
+    return this.#voice.accessChanged(serverId, userIds).catch((error: unknown) => {
+      this.#log.warn({ err: error, serverId }, 'voice seats not checked against changed permissions');
     });
   }
 

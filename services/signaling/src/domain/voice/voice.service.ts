@@ -182,10 +182,27 @@ export class VoiceService {
       .map(([channelId, list]) => ({ channelId, participants: list.map(toParticipant) }));
   }
 
-  /** A moderator changed the user's server mute: their seat in that community follows. */
-  async muteChanged(serverId: string, userId: string, muted: boolean): Promise<void> {
-    const seat = await this.#voice.setServerMuted(serverId, userId, muted);
-    if (seat) this.#realtime.emit(audienceOf(seat.channelId), 'voice:state', toParticipant(seat));
+  /**
+   * Mutes, roles or overrides of a community changed: each seat (of these
+   * users, or all) is checked again. Whoever may no longer connect is removed;
+   * the others' server mute follows their `speak` permission and member mute.
+   */
+  async accessChanged(serverId: string, userIds?: readonly string[]): Promise<void> {
+    const channelIds = await this.#communities.voiceChannelIdsOf(serverId);
+    const seats = [...(await this.#voice.seats(channelIds)).values()].flat();
+    for (const seat of seats.filter((candidate) => !userIds || userIds.includes(candidate.userId))) {
+      let canSpeak: boolean;
+      try {
+        ({ canSpeak } = await this.#communities.requireVoiceChannel(seat.userId, seat.channelId));
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        await this.memberRemoved(serverId, seat.userId);
+        continue;
+      }
+      if (canSpeak !== seat.serverMuted) continue;
+      const updated = await this.#voice.setServerMuted(serverId, seat.userId, !canSpeak);
+      if (updated) this.#realtime.emit(audienceOf(updated.channelId), 'voice:state', toParticipant(updated));
+    }
   }
 
   /** The user is no longer a member: their seat in the community's rooms goes, and their device is told. */
