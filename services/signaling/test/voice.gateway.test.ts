@@ -188,6 +188,26 @@ describe('voice state', () => {
     expect(participant).toMatchObject({ isMuted: false, serverMuted: false });
   });
 
+  it('a timed server mute that ran out lets the participant unmute', async () => {
+    const { owner, serverId, voiceChannelId, members } = await community(1);
+    const user = members[0]!;
+    const socket = await online(user);
+    await seated(socket, voiceChannelId);
+    await owner.http.request('PUT', `/api/servers/${serverId}/members/${user.session.id}`, { muted: true, muteDurationMs: 60_000 });
+    const unmute = { isMuted: false, isDeafened: false, isAFK: false };
+    expect((await failureOf(socket.request('voice:state:update', unmute))).code).toBe('muted');
+
+    // The minute passes (the member row says so; nothing announces an expiry).
+    await node.database.db
+      .updateTable('members')
+      .set({ muted_until: new Date(Date.now() - 1000) })
+      .where('server_id', '=', serverId)
+      .where('user_id', '=', user.session.id)
+      .execute();
+    const { participant } = await socket.request('voice:state:update', unmute);
+    expect(participant).toMatchObject({ isMuted: false, serverMuted: false });
+  });
+
   it('seats follow changed permissions: losing speak forces a server mute, losing connect_voice removes the seat', async () => {
     const { owner, serverId, voiceChannelId, members } = await community(1);
     const ownerSocket = await online(owner);

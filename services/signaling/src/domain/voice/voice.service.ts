@@ -116,9 +116,19 @@ export class VoiceService {
     if (!flags.isMuted) {
       // Checked first so that a refused unmute changes none of the flags.
       const seat = await this.#seatOf(connection.userId);
-      if (seat?.connectionId === connection.connectionId && seat.serverMuted) throw new AppError('muted');
+      if (seat?.connectionId === connection.connectionId && seat.serverMuted) await this.#liftExpiredMute(seat);
     }
     return this.#updateSeat(connection, flags);
+  }
+
+  /**
+   * A server-muted participant asks to unmute: allowed only if they may speak
+   * now (a timed mute may have run out since). Throws `muted` otherwise.
+   */
+  async #liftExpiredMute(seat: VoiceSeat): Promise<void> {
+    const { canSpeak } = await this.#communities.requireVoiceChannel(seat.userId, seat.channelId);
+    if (!canSpeak) throw new AppError('muted');
+    await this.#voice.setServerMuted(seat.serverId, seat.userId, false);
   }
 
   /** Leaves voice: the seat and the ownership. Throws `not_voice_owner`. */
