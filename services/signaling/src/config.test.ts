@@ -133,7 +133,7 @@ describe('loadConfig', () => {
       sfuUrls: [],
       stunServers: [],
       turn: undefined,
-      token: { ttlSeconds: 120, issuer: 'parley', audience: 'parley-sfu', keyRotationMs: 86_400_000 },
+      token: { ttlSeconds: 120, issuer: 'parley', audience: 'parley-sfu', keyRotationMs: 86_400_000, keyEncryptionSecret: undefined },
     });
     expect(defaults.heartbeat).toEqual({ intervalMs: 5000, ttlMs: 15_000 });
     expect(defaults.rateLimits.rtcSignal).toEqual({ points: 300, durationSeconds: 10 });

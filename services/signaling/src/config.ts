@@ -60,6 +60,8 @@ export interface Config {
       readonly issuer: string;
       readonly audience: string;
       readonly keyRotationMs: number;
+      /** Seals the signing keys' private halves in the database; unset: stored as they are. */
+      readonly keyEncryptionSecret: string | undefined;
     };
   };
   readonly shutdownGraceMs: number;
@@ -177,6 +179,7 @@ const envSchema = z.object({
   VOICE_TOKEN_AUDIENCE: z.string().min(1).max(256).default('parley-sfu'),
   // At least the JWKS cache lifetime (300 s): every cached key set then holds the next key.
   VOICE_KEY_ROTATION_MS: integer(300_000, 365 * 86_400_000).default(86_400_000),
+  VOICE_KEY_ENCRYPTION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   RATE_LIMIT_AUTH: rateLimit.default(parseRateLimit('100/15m')),
   RATE_LIMIT_CHAT_SEND: rateLimit.default(parseRateLimit('20/10s')),
   RATE_LIMIT_CHAT_FETCH: rateLimit.default(parseRateLimit('15/10s')),
@@ -265,6 +268,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         issuer: e.VOICE_TOKEN_ISSUER,
         audience: e.VOICE_TOKEN_AUDIENCE,
         keyRotationMs: e.VOICE_KEY_ROTATION_MS,
+        keyEncryptionSecret: e.VOICE_KEY_ENCRYPTION_SECRET,
       },
     },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

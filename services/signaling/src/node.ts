@@ -37,6 +37,7 @@ import { CommunityLiveState } from './domain/voice/community-live-state.ts';
 import { IceServerProvider } from './domain/voice/ice-servers.ts';
 import { JoinTokenIssuer } from './domain/voice/join-token.ts';
 import { KeyRing } from './domain/voice/key-ring.ts';
+import { KeySealer } from './domain/voice/key-sealer.ts';
 import { RtcRelay } from './domain/voice/rtc-relay.service.ts';
 import { VoiceService } from './domain/voice/voice.service.ts';
 import { attachGateway } from './gateway/gateway.ts';
@@ -114,6 +115,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     rotationMs: config.voice.token.keyRotationMs,
     tokenTtlSeconds: config.voice.token.ttlSeconds,
     logger,
+    sealer: new KeySealer(config.voice.token.keyEncryptionSecret),
   });
   await keyRing.start();
   const blocks = new BlockService({ store });
@@ -135,7 +137,13 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     communities,
     voice: voiceStore,
     realtime,
-    tokens: new JoinTokenIssuer({ keys: keyRing, clock, ...config.voice.token }),
+    tokens: new JoinTokenIssuer({
+      keys: keyRing,
+      clock,
+      issuer: config.voice.token.issuer,
+      audience: config.voice.token.audience,
+      ttlSeconds: config.voice.token.ttlSeconds,
+    }),
     iceServers: new IceServerProvider({ stunServers: config.voice.stunServers, turn: config.voice.turn, clock }),
     clock,
     settings: { maxUsers: config.voice.maxUsers, sfuUrls: config.voice.sfuUrls },

@@ -18,6 +18,7 @@ beforeAll(async () => {
     VOICE_MAX_USERS: '3',
     RATE_LIMIT_VOICE_STATE: '20/10s',
     RATE_LIMIT_VOICE_REQUEST: '1000/10s',
+    VOICE_KEY_ENCRYPTION_SECRET: 'the-test-nodes-key-encryption-secret',
   });
 });
 afterEach(() => sockets.closeAll());
@@ -66,6 +67,11 @@ describe('voice:room:request', () => {
     expect(payload).toMatchObject({ sub: owner.session.id, room: grant.room_id, client_instance_id: 'desk' });
     expect(payload.permissions).toEqual(['connect_voice', 'speak']);
     expect(payload.exp! - payload.iat!).toBe(120);
+
+    // The signing keys' private halves are sealed at rest (VOICE_KEY_ENCRYPTION_SECRET).
+    const stored = await node.database.db.selectFrom('signing_keys').select(['kid', 'private_jwk']).execute();
+    expect(stored.map((row) => row.kid)).toContain(protectedHeader.kid);
+    for (const row of stored) expect(Object.keys(row.private_jwk as object).sort()).toEqual(['data', 'iv', 'sealed', 'tag']);
 
     expect(await voiceOf(socket, serverId, voiceChannelId)).toMatchObject([{ userId: owner.session.id }]);
   });

@@ -4,6 +4,7 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type Cry
 import type { Clock } from '../../clock.ts';
 import type { Logger } from '../../logger.ts';
 import type { Store } from '../store.ts';
+import { KeySealer } from './key-sealer.ts';
 import type { NewSigningKey } from './signing-key.repository.ts';
 
 const ALGORITHM = 'ES256';
@@ -33,17 +34,20 @@ export class KeyRing {
   readonly #rotationMs: number;
   readonly #tokenTtlMs: number;
   readonly #log: Logger;
+  readonly #sealer: KeySealer;
   /** By slot, as of the last refresh. */
   #keys = new Map<number, LoadedKey>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #refreshing: Promise<void> | undefined;
 
-  constructor(deps: { store: Store; clock: Clock; rotationMs: number; tokenTtlSeconds: number; logger: Logger }) {
+  /** `sealer` seals private keys at rest (default: stored as they are). */
+  constructor(deps: { store: Store; clock: Clock; rotationMs: number; tokenTtlSeconds: number; logger: Logger; sealer?: KeySealer }) {
     this.#store = deps.store;
     this.#clock = deps.clock;
     this.#rotationMs = deps.rotationMs;
     this.#tokenTtlMs = deps.tokenTtlSeconds * 1000;
     this.#log = deps.logger.child({ module: 'voice.keys' });
+    this.#sealer = deps.sealer ?? new KeySealer(undefined);
   }
 
   /** Loads the keys (creating those missing), then refreshes them every min(rotation / 4, 60 s). */
@@ -121,7 +125,7 @@ export class KeyRing {
               slot: row.slot,
               retiresAt: row.retires_at.getTime(),
               publicJwk: row.public_jwk as JWK,
-              privateKey: (await importJWK(row.private_jwk as JWK, row.algorithm)) as CryptoKey,
+              privateKey: (await importJWK(this.#sealer.open(row.kid, row.private_jwk as Record<string, unknown>), row.algorithm)) as CryptoKey,
             },
       );
     }
@@ -137,7 +141,7 @@ export class KeyRing {
       slot,
       algorithm: ALGORITHM,
       publicJwk: { ...publicJwk, kid, alg: ALGORITHM, use: 'sig' },
-      privateJwk: { ...(await exportJWK(privateKey)), kid, alg: ALGORITHM },
+      privateJwk: this.#sealer.seal(kid, { ...(await exportJWK(privateKey)), kid, alg: ALGORITHM }),
       notBefore: new Date(slot * this.#rotationMs),
       // The last token this key signs is issued just before (slot + 1)·R.
       retiresAt: new Date((slot + 1) * this.#rotationMs + this.#tokenTtlMs + CLOCK_SKEW_MS),
