@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Clock } from '../src/clock.ts';
 import { Store } from '../src/domain/store.ts';
 import { KeyRing } from '../src/domain/voice/key-ring.ts';
+import { KeySealer } from '../src/domain/voice/key-sealer.ts';
 import { createLogger, type Logger } from '../src/logger.ts';
 import { databaseKinds, type DatabaseUnderTest } from './support/databases.ts';
 import { eventually } from './support/users.ts';
@@ -28,13 +29,14 @@ describe.each(databaseKinds)('KeyRing on %s', (_kind, open) => {
   let database: Database;
   const rings: KeyRing[] = [];
 
-  function keyRing(clock: Clock, options: { rotationMs?: number; store?: Store; logger?: Logger } = {}): KeyRing {
+  function keyRing(clock: Clock, options: { rotationMs?: number; store?: Store; logger?: Logger; sealer?: KeySealer } = {}): KeyRing {
     const ring = new KeyRing({
       store: options.store ?? new Store(database.db),
       clock,
       rotationMs: options.rotationMs ?? HOUR,
       tokenTtlSeconds: TTL_SECONDS,
       logger: options.logger ?? silent,
+      ...(options.sealer ? { sealer: options.sealer } : {}),
     });
     rings.push(ring);
     return ring;
@@ -55,6 +57,21 @@ describe.each(databaseKinds)('KeyRing on %s', (_kind, open) => {
     for (const ring of rings.splice(0)) ring.stop();
   });
   afterAll(() => underTest.close());
+
+  it('with a sealer, stores sealed keys that sign; a ring with another secret, or none, refuses to start', async () => {
+    const sealer = new KeySealer('one-secret-of-at-least-32-characters');
+    const ring = keyRing(manualClock(), { sealer });
+    await ring.start();
+    const { kid } = await ring.signingKey();
+    expect((await storedKeys()).map((row) => Object.keys(row.private_jwk as object).sort())).toEqual([
+      ['data', 'iv', 'sealed', 'tag'],
+      ['data', 'iv', 'sealed', 'tag'],
+    ]);
+    const token = await new CompactSign(new TextEncoder().encode('payload')).setProtectedHeader({ alg: 'ES256', kid }).sign((await ring.signingKey()).privateKey);
+    await compactVerify(token, createLocalJWKSet(ring.jwks()));
+    await expect(keyRing(manualClock(), { sealer: new KeySealer('another-secret-of-at-least-32-chars') }).start()).rejects.toThrow(/does not open/);
+    await expect(keyRing(manualClock()).start()).rejects.toThrow(/VOICE_KEY_ENCRYPTION_SECRET is not set/);
+  });
 
   it('after start, holds keys for the current and the next slot, signs with the current one and publishes both', async () => {
     const ring = keyRing(manualClock());
