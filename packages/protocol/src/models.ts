@@ -254,6 +254,12 @@ export interface Reaction {
   me: boolean;
 }
 
+/** A page of a community's members, with each one's presence (large communities get no live presence events). */
+export interface MemberPage extends Page<Member> {
+  /** By user id: the aggregated status of each member on the page. */
+  presence: Record<string, PresenceStatus>;
+}
+
 /** One participant of a voice room, as everyone sees them. */
 export interface VoiceParticipant {
   userId: string;

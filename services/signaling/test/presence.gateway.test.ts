@@ -1,5 +1,5 @@
 import type { ParleySocket } from '@parley/client';
-import type { PresenceStatus } from '@parley/protocol';
+import type { MemberPage, PresenceStatus } from '@parley/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addMember } from './support/communities.ts';
 import { startTestNode, type TestNode } from './support/test-node.ts';
@@ -19,7 +19,7 @@ function online(user: TestUser, clientInstanceId?: string): Promise<ParleySocket
 }
 
 /** A watcher in a community with `subject`, recording every presence change of the subject it hears. */
-async function watch(subject: TestUser): Promise<{ watcher: ParleySocket; serverId: string; heard: PresenceStatus[] }> {
+async function watch(subject: TestUser): Promise<{ owner: TestUser; watcher: ParleySocket; serverId: string; heard: PresenceStatus[] }> {
   const owner = await registerUser(node.url);
   const server = await owner.http.createServer({ name: 'presence' });
   await addMember(node.database, server.id, subject.session.id);
@@ -28,7 +28,7 @@ async function watch(subject: TestUser): Promise<{ watcher: ParleySocket; server
   watcher.on('presence:updated', (event) => {
     if (event.userId === subject.session.id) heard.push(event.status);
   });
-  return { watcher, serverId: server.id, heard };
+  return { owner, watcher, serverId: server.id, heard };
 }
 
 describe('presence', () => {
@@ -47,6 +47,17 @@ describe('presence', () => {
     await eventually(() => heard.length === 2, 5000, 'offline announced');
     expect(heard).toEqual(['online', 'offline']);
     expect((await watcher.request('server:details', { serverId })).presence[subject.session.id]).toBe('offline');
+  });
+
+  it('is listed with each page of members (how large communities read it)', async () => {
+    const subject = await registerUser(node.url);
+    const { owner, serverId, heard } = await watch(subject);
+    const page = () => owner.http.request<MemberPage>('GET', `/api/servers/${serverId}/members`);
+    expect((await page()).presence).toEqual({ [owner.session.id]: 'online', [subject.session.id]: 'offline' });
+    const socket = await online(subject);
+    await socket.request('presence:update', { status: 'dnd' });
+    await eventually(() => heard.at(-1) === 'dnd');
+    expect((await page()).presence[subject.session.id]).toBe('dnd');
   });
 
   it('aggregates the devices’ statuses: dnd over online over idle', async () => {

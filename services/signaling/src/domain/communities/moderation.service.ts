@@ -4,6 +4,7 @@ import {
   type Ban,
   type CreateBanRequest,
   type Member,
+  type MemberPage,
   type Page,
   type UpdateMemberRequest,
 } from '@parley/protocol';
@@ -53,8 +54,11 @@ export class ModerationService {
     this.#liveState = deps.liveState;
   }
 
-  /** Active members in join order; members only. Throws `server_not_found`, `not_a_member`, `invalid_payload` (cursor). */
-  async listMembers(actor: Actor, serverId: string, page: PageRequest): Promise<Page<Member>> {
+  /**
+   * Active members in join order, with their presence; members only.
+   * Throws `server_not_found`, `not_a_member`, `invalid_payload` (cursor).
+   */
+  async listMembers(actor: Actor, serverId: string, page: PageRequest): Promise<MemberPage> {
     const repos = this.#store.repos;
     const access = await loadAccess(repos, serverId, actor.userId);
     const limit = page.limit ?? limits.page.default;
@@ -65,7 +69,10 @@ export class ModerationService {
     });
     const now = this.#clock.now();
     const positionOf = (row: (typeof rows)[number]) => ({ joinedAt: row.joined_at_exact, userId: row.user_id });
-    return pageOf(rows, limit, positionOf, (row) => toMember(row, access.server, now));
+    const members = pageOf(rows, limit, positionOf, (row) => toMember(row, access.server, now));
+    const statuses = await this.#liveState.statuses(members.items.map((member) => member.userId));
+    const presence = Object.fromEntries(members.items.map(({ userId }) => [userId, statuses.get(userId) ?? 'offline']));
+    return { ...members, presence };
   }
 
   /**
