@@ -1,6 +1,7 @@
 import type {
   AddDeviceTokenRequest,
   AuthSession,
+  BlockedUser,
   ChatFetchResult,
   CreateServerRequest,
   DeviceToken,
@@ -70,6 +71,24 @@ export class ParleyHttpClient {
   /** Removes one of this account's push tokens. Throws `not_found`. */
   async removeDeviceToken(id: string): Promise<void> {
     await this.request<void>('DELETE', `/api/users/device-tokens/${encodeURIComponent(id)}`);
+  }
+
+  /** The users this account blocked, newest first. */
+  async listBlocks(): Promise<BlockedUser[]> {
+    return (await this.request<{ items: BlockedUser[] }>('GET', '/api/users/me/blocks')).items;
+  }
+
+  /**
+   * Blocks a user: no WebRTC signal of theirs reaches this account. Idempotent.
+   * Throws `invalid_target` (oneself), `user_not_found`, `limit_reached` beyond 1000.
+   */
+  async block(userId: string): Promise<void> {
+    await this.request<void>('PUT', `/api/users/me/blocks/${encodeURIComponent(userId)}`);
+  }
+
+  /** Unblocks a user. Idempotent. Throws `user_not_found`. */
+  async unblock(userId: string): Promise<void> {
+    await this.request<void>('DELETE', `/api/users/me/blocks/${encodeURIComponent(userId)}`);
   }
 
   /** Creates a community with a default text channel. Throws `auth_required`, `auth_error`, `invalid_payload`. */

@@ -98,9 +98,10 @@ describe('WebRTC relay', () => {
     const calleeDevice = await voiceDevice(callee);
     let received = 0;
     calleeDevice.on('offer', () => received++);
-    await callee.http.request('PUT', `/api/users/me/blocks/${caller.session.id}`);
+    await callee.http.block(caller.session.id);
+    expect((await callee.http.listBlocks()).map((blocked) => blocked.userId)).toEqual([caller.session.id]);
     expect((await failureOf(callerDevice.request('offer', offer))).code).toBe('peer_unavailable');
-    await callee.http.request('DELETE', `/api/users/me/blocks/${caller.session.id}`);
+    await callee.http.unblock(caller.session.id);
     const arrived = nextEvent(calleeDevice, 'offer');
     await callerDevice.request('offer', offer);
     await arrived;
