@@ -176,6 +176,32 @@ describe('voice across 3 pods', () => {
     }
   });
 
+  // These two stop pods: C cleanly, then B by SIGKILL.
+  it('a pod stopped cleanly (SIGTERM) takes its participant out of the room and presence at once, not after the heartbeat TTL', async () => {
+    const { owner, serverId, voiceChannelId, members } = await voiceCommunity(cluster.url(A), database, 1);
+    const leaving = members[0]!;
+    const witness = await cluster.connect(A, owner);
+    const onC = await cluster.connect(C, leaving);
+    await onC.request('voice:room:request', voiceChannelId);
+    const left = nextEvent(witness, 'voice:left', 10_000);
+    const offline = new Promise<void>((resolve) => {
+      witness.on('presence:updated', (event) => {
+        if (event.userId === leaving.session.id && event.status === 'offline') resolve();
+      });
+    });
+    const stoppedAt = Date.now();
+    await cluster.cluster.kill(C, 'SIGTERM');
+    expect(await left).toMatchObject({ userId: leaving.session.id });
+    await offline;
+    const tookMs = Date.now() - stoppedAt;
+    process.stdout.write(`pod SIGTERM → voice seat and presence cleared within ${tookMs} ms\n`);
+    // Within one heartbeat interval (5 s), far inside the 15 s a dead pod's entries wait for.
+    expect(tookMs).toBeLessThan(5000);
+    const details = await witness.request('server:details', { serverId });
+    expect(details.presence[leaving.session.id]).toBe('offline');
+    expect(details.voice).toEqual([]);
+  });
+
   // Last: it kills pod B.
   it('SIGKILL of the pod holding a participant clears them from the room and from presence within 30 s', async () => {
     const { owner, serverId, voiceChannelId, members } = await voiceCommunity(cluster.url(A), database, 1);
