@@ -154,8 +154,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
   const liveness = new NodeLiveness({
     registry: nodeRegistry,
     identity,
-    presence,
-    voice,
+    states: [voice, presence],
     intervalMs: config.heartbeat.intervalMs,
     logger,
   });

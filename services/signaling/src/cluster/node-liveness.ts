@@ -1,7 +1,15 @@
-import type { PresenceService } from '../domain/presence/presence.service.ts';
-import type { VoiceService } from '../domain/voice/voice.service.ts';
 import type { Logger } from '../logger.ts';
 import type { NodeIdentity, NodeRegistry } from './node-registry.ts';
+
+/** Shared state whose entries belong to the node that wrote them (presence, voice). */
+export interface NodeScopedState {
+  /** Removes what a departed node held and announces it; returns how many entries went. */
+  removeNode(nodeId: string): Promise<number>;
+  /** Retries the clean-ups of closed connections that failed while Redis was away. */
+  retryPending(): Promise<void>;
+  /** This node was presumed dead and its entries removed: makes up for it under the new incarnation. */
+  recover(): Promise<void>;
+}
 
 /**
  * Keeps this pod's heartbeat and clears up after dead pods. Every interval
@@ -13,8 +21,7 @@ import type { NodeIdentity, NodeRegistry } from './node-registry.ts';
 export class NodeLiveness {
   readonly #registry: NodeRegistry;
   readonly #identity: NodeIdentity;
-  readonly #presence: PresenceService;
-  readonly #voice: VoiceService;
+  readonly #states: readonly NodeScopedState[];
   readonly #intervalMs: number;
   readonly #log: Logger;
   #timer: NodeJS.Timeout | undefined;
@@ -23,24 +30,23 @@ export class NodeLiveness {
   constructor(deps: {
     registry: NodeRegistry;
     identity: NodeIdentity;
-    presence: PresenceService;
-    voice: VoiceService;
+    /** In the order they are cleared: voice before presence, so a dead pod's users leave rooms before going offline. */
+    states: readonly NodeScopedState[];
     intervalMs: number;
     logger: Logger;
   }) {
     this.#registry = deps.registry;
     this.#identity = deps.identity;
-    this.#presence = deps.presence;
-    this.#voice = deps.voice;
+    this.#states = deps.states;
     this.#intervalMs = deps.intervalMs;
     this.#log = deps.logger.child({ module: 'node-liveness' });
   }
 
   /** Beats once (so the pod is known before it takes connections), then on every interval. */
   async start(): Promise<void> {
-    await this.#tick();
+    await this.beat();
     this.#timer = setInterval(() => {
-      this.#running = this.#running.then(() => this.#tick());
+      this.#running = this.#running.then(() => this.beat());
     }, this.#intervalMs);
     this.#timer.unref();
   }
@@ -57,11 +63,11 @@ export class NodeLiveness {
     }
   }
 
-  async #tick(): Promise<void> {
+  /** One heartbeat: renew, recover if this node was presumed dead, retry clean-ups, clear lapsed nodes. */
+  async beat(): Promise<void> {
     try {
       if (!(await this.#registry.heartbeat())) await this.#recover();
-      await this.#presence.retryPendingRemovals();
-      await this.#voice.retryPendingReleases();
+      for (const state of this.#states) await state.retryPending();
       for (const nodeId of await this.#registry.claimLapsed()) await this.#removeNode(nodeId);
     } catch (error) {
       this.#log.warn({ err: error }, 'heartbeat failed');
@@ -79,14 +85,13 @@ export class NodeLiveness {
     const current = this.#identity.renew();
     this.#log.warn({ previous, current }, 'this node was presumed dead; recording its connections again');
     await this.#registry.heartbeat();
-    this.#voice.releaseLocalOwners();
-    await this.#presence.reassert();
+    for (const state of this.#states) await state.recover();
   }
 
   async #removeNode(nodeId: string): Promise<void> {
-    const users = await this.#presence.removeNode(nodeId);
-    const seats = await this.#voice.removeNode(nodeId);
+    const removed = [];
+    for (const state of this.#states) removed.push(await state.removeNode(nodeId));
     await this.#registry.forget(nodeId);
-    this.#log.info({ nodeId, users, seats }, 'removed the entries of a departed node');
+    this.#log.info({ nodeId, removed }, 'removed the entries of a departed node');
   }
 }

@@ -136,19 +136,22 @@ export class MemberRepository {
   }
 
   /**
-   * The communities of a user that tell their members of joins, leaves and
-   * presence: those of at most `limits.memberEvents.maxMembers` members.
+   * For each of these users, their communities that tell their members of
+   * joins, leaves and presence: those of at most `limits.memberEvents.maxMembers` members.
    */
-  async listAnnouncingServerIds(userId: string): Promise<string[]> {
+  async listAnnouncingServerIds(userIds: readonly string[]): Promise<Map<string, string[]>> {
+    const byUser = new Map<string, string[]>(userIds.map((userId) => [userId, []]));
+    if (userIds.length === 0) return byUser;
     const rows = await this.#db
       .selectFrom('members')
       .innerJoin('servers', 'servers.id', 'members.server_id')
-      .select('members.server_id')
-      .where('members.user_id', '=', userId)
+      .select(['members.user_id', 'members.server_id'])
+      .where('members.user_id', 'in', userIds)
       .where('members.active', '=', true)
       .where('servers.member_count', '<=', limits.memberEvents.maxMembers)
       .execute();
-    return rows.map((row) => row.server_id);
+    for (const row of rows) byUser.get(row.user_id)?.push(row.server_id);
+    return byUser;
   }
 
   #withUser(serverId: string) {

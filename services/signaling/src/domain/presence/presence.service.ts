@@ -3,7 +3,11 @@ import type { Logger } from '../../logger.ts';
 import type { Realtime } from '../../realtime/realtime.ts';
 import { rooms } from '../../realtime/rooms.ts';
 import type { Store } from '../store.ts';
+import type { NodeScopedState } from '../../cluster/node-liveness.ts';
 import type { PresenceChange, PresenceStore } from './presence.store.ts';
+
+/** Users whose communities are read in one query when many change at once. */
+const ANNOUNCE_BATCH = 1000;
 
 /** One connection this pod holds, with the status it declared. */
 interface LocalConnection {
@@ -17,7 +21,7 @@ interface LocalConnection {
  * communities that announce members (at most 1000) and to their own devices:
  * `offline` → anything is the seeds' `user_joined`, → `offline` their `user_left`.
  */
-export class PresenceService {
+export class PresenceService implements NodeScopedState {
   readonly #store: Store;
   readonly #presence: PresenceStore;
   readonly #realtime: Realtime;
@@ -60,7 +64,7 @@ export class PresenceService {
   }
 
   /** Retries the removals that failed; those failing again stay queued. */
-  async retryPendingRemovals(): Promise<void> {
+  async retryPending(): Promise<void> {
     for (const [connectionId, userId] of this.#pendingRemovals) {
       await this.announce([await this.#presence.remove(userId, connectionId)]);
       this.#pendingRemovals.delete(connectionId);
@@ -78,25 +82,33 @@ export class PresenceService {
     return changes.length;
   }
 
-  /** Records every connection of this pod again (after the shared state forgot this node). */
-  async reassert(): Promise<void> {
-    const changes = [];
-    for (const [connectionId, { userId, status }] of this.#local) {
-      changes.push(await this.#presence.set(userId, connectionId, status));
+  /** This node was presumed dead and its entries removed: records its connections again, under its new incarnation. */
+  async recover(): Promise<void> {
+    const local = [...this.#local];
+    for (let start = 0; start < local.length; start += ANNOUNCE_BATCH) {
+      // Sent together, so they share round trips on the one connection.
+      const batch = local.slice(start, start + ANNOUNCE_BATCH);
+      await this.announce(await Promise.all(batch.map(([connectionId, { userId, status }]) => this.#presence.set(userId, connectionId, status))));
     }
-    await this.announce(changes);
   }
 
-  /** Tells each change to the user's devices and to the communities that announce their members. */
+  /**
+   * Tells each change to the user's devices and to the communities that
+   * announce their members; the communities of many users (a dead pod's)
+   * are read in a few queries.
+   */
   async announce(changes: ReadonlyArray<PresenceChange | null>): Promise<void> {
-    for (const change of changes) {
-      if (!change) continue;
-      const { userId, status } = change;
+    const real = changes.filter((change): change is PresenceChange => change !== null);
+    for (let start = 0; start < real.length; start += ANNOUNCE_BATCH) {
+      const batch = real.slice(start, start + ANNOUNCE_BATCH);
       try {
-        const serverIds = await this.#store.repos.members.listAnnouncingServerIds(userId);
-        this.#realtime.emit([rooms.user(userId), ...serverIds.map(rooms.server)], 'presence:updated', { userId, status });
+        const serverIds = await this.#store.repos.members.listAnnouncingServerIds(batch.map((change) => change.userId));
+        for (const { userId, status } of batch) {
+          const audience = (serverIds.get(userId) ?? []).map(rooms.server);
+          this.#realtime.emit([rooms.user(userId), ...audience], 'presence:updated', { userId, status });
+        }
       } catch (error) {
-        this.#log.warn({ err: error, userId }, 'presence change not announced');
+        this.#log.warn({ err: error, users: batch.length }, 'presence changes not announced');
       }
     }
   }

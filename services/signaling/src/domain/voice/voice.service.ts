@@ -1,6 +1,7 @@
 import type { VoiceChannelState, VoiceGrant, VoiceOwnership, VoiceParticipant, VoiceStateUpdateRequest, VoiceTakeoverResult } from '@parley/protocol';
 import type { VoiceLeaveReason } from '@parley/protocol';
 import type { Clock } from '../../clock.ts';
+import type { NodeScopedState } from '../../cluster/node-liveness.ts';
 import { AppError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { Realtime } from '../../realtime/realtime.ts';
@@ -38,7 +39,7 @@ function audienceOf(channelId: string): string[] {
  * The shared state is atomic in the VoiceStore; this service checks
  * permissions, mints grants and announces what changed.
  */
-export class VoiceService {
+export class VoiceService implements NodeScopedState {
   readonly #communities: CommunityService;
   readonly #voice: VoiceStore;
   readonly #realtime: Realtime;
@@ -148,7 +149,7 @@ export class VoiceService {
   }
 
   /** Retries the releases that failed; those failing again stay queued. */
-  async retryPendingReleases(): Promise<void> {
+  async retryPending(): Promise<void> {
     for (const [connectionId, connection] of this.#pendingReleases) {
       await this.#release(connection, 'disconnected');
       this.#pendingReleases.delete(connectionId);
@@ -240,7 +241,7 @@ export class VoiceService {
   }
 
   /** This pod was presumed dead and its voice entries removed: its owning connections are told so. */
-  releaseLocalOwners(): void {
+  async recover(): Promise<void> {
     for (const connectionId of this.#localOwners.keys()) {
       this.#realtime.emit(rooms.connection(connectionId), 'voice:released', { reason: 'node_lost' });
     }

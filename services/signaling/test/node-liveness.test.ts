@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from '@parley/db';
+import { createRedisNamespace, createTestDatabase, redisUrl, type TestDatabase } from '@parley/testkit/vitest';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { RedisPresenceStore } from '../src/adapters/redis-presence.store.ts';
+import { NodeIncarnation } from '../src/cluster/node-identity.ts';
+import { NodeLiveness } from '../src/cluster/node-liveness.ts';
+import { RedisNodeRegistry } from '../src/cluster/node-registry.adapters.ts';
+import { PresenceService } from '../src/domain/presence/presence.service.ts';
+import { Store } from '../src/domain/store.ts';
+import { createLogger } from '../src/logger.ts';
+import { RecordingRealtime } from './support/recording-realtime.ts';
+import { eventually } from './support/users.ts';
+
+const TTL_MS = 300;
+const namespace = createRedisNamespace();
+const connections: Redis[] = [];
+let testDatabase: TestDatabase;
+let database: Database;
+
+beforeAll(async () => {
+  testDatabase = await createTestDatabase();
+  database = await testDatabase.open();
+});
+afterAll(async () => {
+  for (const redis of connections) redis.disconnect();
+  await namespace.cleanup();
+  await testDatabase.drop();
+});
+
+/** A pod's presence and liveness on its own Redis connection; its heartbeats are driven by the test. */
+function pod(nodeId: string) {
+  const redis = new Redis(redisUrl());
+  connections.push(redis);
+  const identity = new NodeIncarnation(nodeId);
+  const realtime = new RecordingRealtime();
+  const logger = createLogger({ level: 'silent', format: 'json', nodeId });
+  const shared = { redis, keyPrefix: namespace.prefix, identity };
+  const presence = new PresenceService({ store: new Store(database.db), presence: new RedisPresenceStore(shared), realtime, logger });
+  const liveness = new NodeLiveness({
+    registry: new RedisNodeRegistry({ ...shared, ttlMs: TTL_MS }),
+    identity,
+    states: [presence],
+    intervalMs: 60_000,
+    logger,
+  });
+  const announced = (userId: string) =>
+    realtime.emitted.filter((emit) => emit.event === 'presence:updated' && (emit.payload as { userId: string }).userId === userId);
+  return { identity, presence, liveness, announced };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+it('a pod that froze past its heartbeat is cleared by another, then records its connections again under a new incarnation', async () => {
+  const frozen = pod('frozen');
+  const watcher = pod('watcher');
+  const userId = randomUUID();
+  await frozen.liveness.beat();
+  await frozen.presence.connected(userId, 'socket-1');
+  expect(await watcher.presence.statuses([userId])).toEqual(new Map([[userId, 'online']]));
+
+  // The frozen pod stops beating; the watcher claims it once its heartbeat lapsed and announces the user offline.
+  const claimedAfter = Date.now();
+  await eventually(() => {
+    void watcher.liveness.beat();
+    return watcher.announced(userId).length > 0;
+  }, 10 * TTL_MS, 'the frozen pod cleared');
+  expect(Date.now() - claimedAfter).toBeGreaterThanOrEqual(TTL_MS - 50);
+  expect(watcher.announced(userId).map((emit) => emit.payload)).toEqual([{ userId, status: 'offline' }]);
+  expect((await watcher.presence.statuses([userId])).get(userId)).toBe('offline');
+
+  // It wakes up: its next beat finds it was declared dead, renews its incarnation and records the connection again.
+  const before = frozen.identity.current;
+  await frozen.liveness.beat();
+  expect(frozen.identity.current).not.toBe(before);
+  expect(frozen.announced(userId).map((emit) => emit.payload)).toEqual([
+    { userId, status: 'online' },
+    { userId, status: 'online' },
+  ]);
+  expect((await watcher.presence.statuses([userId])).get(userId)).toBe('online');
+
+  // Both keep beating: nothing is claimed again and the user stays online.
+  for (let i = 0; i < 8; i++) {
+    await Promise.all([frozen.liveness.beat(), watcher.liveness.beat()]);
+    await sleep(TTL_MS / 4);
+  }
+  expect((await watcher.presence.statuses([userId])).get(userId)).toBe('online');
+  expect(watcher.announced(userId)).toHaveLength(1);
+
+  // A clean stop removes its connections at once.
+  await frozen.liveness.stop();
+  expect((await watcher.presence.statuses([userId])).get(userId)).toBe('offline');
+});
