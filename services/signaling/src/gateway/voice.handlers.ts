@@ -43,11 +43,25 @@ export function voiceHandlers(deps: { voice: VoiceService; relay: RtcRelay; limi
   const { voice, relay, limiters } = deps;
   const queued = inSendOrder();
 
+  /**
+   * Runs an event that makes this connection the voice owner. If the
+   * connection closed while it ran, its disconnect clean-up found nothing to
+   * release, so the ownership just taken is released here: no ghost seat.
+   */
+  async function claimingVoice<T>(socket: ParleySocket, claim: (connection: VoiceConnection) => Promise<T>): Promise<T> {
+    const connection = voiceConnectionOf(socket);
+    try {
+      return await claim(connection);
+    } finally {
+      if (socket.disconnected) await voice.disconnected(connection);
+    }
+  }
+
   const request: EventHandler<'voice:room:request', typeof voiceRoomRequest> = {
     schema: voiceRoomRequest,
     limiter: limiters.voiceRequest,
     async handle(socket, channelId) {
-      const grant = await voice.request(voiceConnectionOf(socket), channelId);
+      const grant = await claimingVoice(socket, (connection) => voice.request(connection, channelId));
       socket.emit('voice:room:granted', grant);
       return grant;
     },
@@ -88,7 +102,7 @@ export function voiceHandlers(deps: { voice: VoiceService; relay: RtcRelay; limi
   const takeover: EventHandler<'voice_client_takeover', typeof emptyRequest> = {
     schema: emptyRequest,
     limiter: limiters.voiceState,
-    handle: (socket) => voice.takeover(voiceConnectionOf(socket)),
+    handle: (socket) => claimingVoice(socket, (connection) => voice.takeover(connection)),
   };
 
   const sdpRelay = (event: SdpSignalEvent): EventHandler<SdpSignalEvent, typeof sdpSignalRequest> => ({
