@@ -1,71 +1,31 @@
 import type { BackingServices } from './backing-services.ts';
+import { connectToTarget, startParleyTarget, startRelayTarget, type BenchTarget, type TargetSession } from './bench-target.ts';
 import { parleyWire, relayWire, type ChatClient, type ChatWire } from './chat-wire.ts';
 import { LoadRecorder } from './load-recorder.ts';
-import { podTargets, startParley } from './parley-cluster.ts';
-import { PodLogTally } from './pod-log-tally.ts';
-import { CpuMeter, selfTarget, type CpuTarget } from './process-cpu.ts';
-import { RelayCluster } from './relay-cluster.ts';
 import type { SeededUser } from './seeder.ts';
-import { backingServiceTargets } from './service-processes.ts';
-import { SocketPool } from './socket-pool.ts';
 
-/** Servers that chat load can be pointed at: Parley pods or bare relays. */
-export interface ChatTarget {
-  kind: 'parley' | 'relay';
-  label: string;
+/** Servers that chat load can be pointed at: Parley pods or bare relays, and how their clients speak. */
+export interface ChatTarget extends BenchTarget {
   wire: ChatWire;
-  urls: readonly string[];
-  cpuTargets: CpuTarget[];
   /** Handshake `auth` of client `index`, which talks in `room`. */
   auth(index: number, room: string): Record<string, string>;
-  /** Warnings and errors the servers logged (Parley pods only). */
-  logs?: PodLogTally;
-  stop(): Promise<void>;
 }
 
 /** `pods` Parley pods; client i is `users[i]`, presenting its session token. */
 export async function parleyTarget(services: BackingServices, pods: number, users: readonly SeededUser[]): Promise<ChatTarget> {
-  const logs = new PodLogTally();
-  const cluster = await startParley(services, pods, { tally: logs });
-  return {
-    kind: 'parley',
-    logs,
-    label: `Parley, ${pods} pod${pods === 1 ? '' : 's'}`,
-    wire: parleyWire,
-    urls: cluster.pods.map((pod) => pod.url),
-    cpuTargets: podTargets(cluster),
-    auth: (index) => {
-      const user = users[index];
-      if (!user) throw new Error(`no seeded user for client ${index}`);
-      return { token: user.token, clientInstanceId: `bench-${index}` };
-    },
-    stop: () => cluster.stop(),
-  };
+  const target = await startParleyTarget(services, pods, { users, clientPrefix: 'bench' });
+  return { ...target, wire: parleyWire, auth: (index) => target.userAuth(index) };
 }
 
 /** `count` bare relays (`bench/baseline/bare-relay.ts`); a client names its room in the handshake. */
 export async function relayTarget(services: BackingServices, count: number): Promise<ChatTarget> {
-  const relays = await RelayCluster.start(services, count);
-  return {
-    kind: 'relay',
-    label: `bare relay, ${count} process${count === 1 ? '' : 'es'}`,
-    wire: relayWire,
-    urls: relays.urls,
-    cpuTargets: relays.cpuTargets(),
-    auth: (_index, room) => ({ room }),
-    stop: () => relays.stop(),
-  };
+  return { ...(await startRelayTarget(services, count)), wire: relayWire, auth: (_index, room) => ({ room }) };
 }
 
 /** Connected chat clients on a target, every one of them recorded, and a CPU meter over everything involved. */
-export interface ChatSession {
-  target: ChatTarget;
-  pool: SocketPool;
+export interface ChatSession extends TargetSession<ChatTarget> {
   clients: ChatClient[];
   recorder: LoadRecorder;
-  meter: CpuMeter;
-  /** Closes the clients, then stops the target's servers. */
-  close(): Promise<void>;
 }
 
 /**
@@ -83,39 +43,11 @@ export async function openChatSession(options: {
   signal: AbortSignal;
   log: (line: string) => void;
 }): Promise<ChatSession> {
-  const target = await options.start();
-  try {
-    options.log(`${target.label}: connecting ${options.count} clients`);
-    const pool = await SocketPool.connect(
-      Array.from({ length: options.count }, (_, index) => ({
-        url: target.urls[index % target.urls.length]!,
-        auth: target.auth(index, options.roomOf(index)),
-      })),
-      { concurrency: options.connectConcurrency, signal: options.signal },
-    );
-    if (pool.report.connected < options.count) {
-      await pool.close();
-      throw new Error(`${target.label}: only ${pool.report.connected} of ${options.count} clients connected: ${JSON.stringify(pool.report.failures)}`);
-    }
-    const recorder = new LoadRecorder();
-    const clients = pool.connectedSockets.map((socket, index) => {
-      recorder.listen(socket, target.wire);
-      return { socket, room: options.roomOf(index), peers: options.peersOf(index) };
-    });
-    const meter = new CpuMeter([...target.cpuTargets, ...backingServiceTargets(options.services), selfTarget()]);
-    return {
-      target,
-      pool,
-      clients,
-      recorder,
-      meter,
-      close: async () => {
-        await pool.close();
-        await target.stop();
-      },
-    };
-  } catch (error) {
-    await target.stop();
-    throw error;
-  }
+  const session = await connectToTarget({ ...options, authOf: (target, index) => target.auth(index, options.roomOf(index)) });
+  const recorder = new LoadRecorder();
+  const clients = session.pool.connectedSockets.map((socket, index) => {
+    recorder.listen(socket, session.target.wire);
+    return { socket, room: options.roomOf(index), peers: options.peersOf(index) };
+  });
+  return { ...session, clients, recorder };
 }

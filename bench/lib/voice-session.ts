@@ -1,26 +1,14 @@
 import type { Socket } from 'socket.io-client';
 import type { BackingServices } from './backing-services.ts';
-import { podTargets, startParley } from './parley-cluster.ts';
-import { PodLogTally } from './pod-log-tally.ts';
-import { CpuMeter, selfTarget, type CpuTarget } from './process-cpu.ts';
-import { RelayCluster } from './relay-cluster.ts';
+import { connectToTarget, startParleyTarget, startRelayTarget, type BenchTarget, type TargetSession } from './bench-target.ts';
 import type { SeededUser } from './seeder.ts';
-import { backingServiceTargets } from './service-processes.ts';
-import { SocketPool } from './socket-pool.ts';
 import { nowMs } from './stamp.ts';
 import type { VoiceUser } from './voice-load.ts';
 
 /** Servers that voice load can be pointed at: Parley pods or bare relays. */
-export interface VoiceTarget {
-  kind: 'parley' | 'relay';
-  label: string;
-  urls: readonly string[];
-  cpuTargets: CpuTarget[];
+export interface VoiceTarget extends BenchTarget {
   /** Handshake `auth` of client `index`. */
   auth(index: number): Record<string, string>;
-  /** Warnings and errors the servers logged (Parley pods only). */
-  logs?: PodLogTally;
-  stop(): Promise<void>;
 }
 
 /** `pods` Parley pods with `env` on top of the raised chat limits; client i is `users[i]`. */
@@ -30,34 +18,13 @@ export async function parleyVoiceTarget(
   users: readonly SeededUser[],
   env: Record<string, string>,
 ): Promise<VoiceTarget> {
-  const logs = new PodLogTally();
-  const cluster = await startParley(services, pods, { env, tally: logs });
-  return {
-    kind: 'parley',
-    logs,
-    label: `Parley, ${pods} pod${pods === 1 ? '' : 's'}`,
-    urls: cluster.pods.map((pod) => pod.url),
-    cpuTargets: podTargets(cluster),
-    auth: (index) => {
-      const user = users[index];
-      if (!user) throw new Error(`no seeded user for client ${index}`);
-      return { token: user.token, clientInstanceId: `voice-${index}` };
-    },
-    stop: () => cluster.stop(),
-  };
+  const target = await startParleyTarget(services, pods, { users, clientPrefix: 'voice', env });
+  return { ...target, auth: (index) => target.userAuth(index) };
 }
 
 /** `count` bare relays; client i joins `roomOf(i)` (its community) in the handshake. */
 export async function relayVoiceTarget(services: BackingServices, count: number, roomOf: (index: number) => string): Promise<VoiceTarget> {
-  const relays = await RelayCluster.start(services, count);
-  return {
-    kind: 'relay',
-    label: `bare relay, ${count} process${count === 1 ? '' : 'es'}`,
-    urls: relays.urls,
-    cpuTargets: relays.cpuTargets(),
-    auth: (index) => ({ room: roomOf(index) }),
-    stop: () => relays.stop(),
-  };
+  return { ...(await startRelayTarget(services, count)), auth: (index) => ({ room: roomOf(index) }) };
 }
 
 /** Server → client events (acknowledgements excluded) that arrived inside a window, by name. */
@@ -85,19 +52,14 @@ export class EventTally {
 }
 
 /** Connected voice clients on a target, the events they hear, and a CPU meter over everything involved. */
-export interface VoiceSession {
-  target: VoiceTarget;
-  pool: SocketPool;
+export interface VoiceSession extends TargetSession<VoiceTarget> {
   users: VoiceUser[];
   events: EventTally;
-  meter: CpuMeter;
-  /** Closes the clients, then stops the target's servers. */
-  close(): Promise<void>;
 }
 
 /**
  * Starts a target with `start` and connects `count` clients spread
- * round-robin over its servers.
+ * round-robin over its servers, counting the events they hear.
  * Stops the servers when connecting fails.
  */
 export async function openVoiceSession(options: {
@@ -110,36 +72,11 @@ export async function openVoiceSession(options: {
   signal: AbortSignal;
   log: (line: string) => void;
 }): Promise<VoiceSession> {
-  const target = await options.start();
-  try {
-    options.log(`${target.label}: connecting ${options.count} clients`);
-    const pool = await SocketPool.connect(
-      Array.from({ length: options.count }, (_, index) => ({ url: target.urls[index % target.urls.length]!, auth: target.auth(index) })),
-      { concurrency: options.connectConcurrency, signal: options.signal },
-    );
-    if (pool.report.connected < options.count) {
-      await pool.close();
-      throw new Error(`${target.label}: only ${pool.report.connected} of ${options.count} clients connected: ${JSON.stringify(pool.report.failures)}`);
-    }
-    const events = new EventTally();
-    const users = pool.connectedSockets.map((socket, index) => {
-      events.listen(socket);
-      return { socket, channelFor: (cycle: number) => options.channelFor(index, cycle) };
-    });
-    const meter = new CpuMeter([...target.cpuTargets, ...backingServiceTargets(options.services), selfTarget()]);
-    return {
-      target,
-      pool,
-      users,
-      events,
-      meter,
-      close: async () => {
-        await pool.close();
-        await target.stop();
-      },
-    };
-  } catch (error) {
-    await target.stop();
-    throw error;
-  }
+  const session = await connectToTarget({ ...options, authOf: (target, index) => target.auth(index) });
+  const events = new EventTally();
+  const users = session.pool.connectedSockets.map((socket, index) => {
+    events.listen(socket);
+    return { socket, channelFor: (cycle: number) => options.channelFor(index, cycle) };
+  });
+  return { ...session, users, events };
 }
