@@ -2,6 +2,7 @@ import type { ParleySocket } from '@parley/client';
 import type { VoiceParticipant } from '@parley/protocol';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { builtinRoleId } from './support/communities.ts';
 import { startTestNode, type TestNode } from './support/test-node.ts';
 import { connect, emitUntyped, failureOf, nextEvent, OpenSockets, type TestUser } from './support/users.ts';
 import { TEST_SFU_URLS, voiceCommunity, type VoiceCommunity } from './support/voice.ts';
@@ -120,12 +121,8 @@ describe('voice:room:request', () => {
     for (const bad of [42, null, '', 'x'.repeat(5000), { roomId: 7 }, [voiceChannelId], `${serverId}:${voiceChannelId}:x`]) {
       expect(await codeOf(bad)).toBe('invalid_payload');
     }
-    const { items: roles } = await owner.http.request<{ items: Array<{ id: string; builtin: string | null }> }>(
-      'GET',
-      `/api/servers/${serverId}/roles`,
-    );
-    const memberRole = roles.find((role) => role.builtin === 'member')!;
-    await owner.http.request('PUT', `/api/servers/${serverId}/channels/${voiceChannelId}/overrides/${memberRole.id}`, {
+    const memberRoleId = await builtinRoleId(node.database, serverId, 'member');
+    await owner.http.request('PUT', `/api/servers/${serverId}/channels/${voiceChannelId}/overrides/${memberRoleId}`, {
       allow: [],
       deny: ['connect_voice'],
     });
@@ -219,12 +216,7 @@ describe('voice state', () => {
     const ownerSocket = await online(owner);
     const socket = await online(members[0]!);
     await seated(socket, voiceChannelId);
-    const { items: roles } = await owner.http.request<{ items: Array<{ id: string; builtin: string | null }> }>(
-      'GET',
-      `/api/servers/${serverId}/roles`,
-    );
-    const memberRole = roles.find((role) => role.builtin === 'member')!;
-    const override = `/api/servers/${serverId}/channels/${voiceChannelId}/overrides/${memberRole.id}`;
+    const override = `/api/servers/${serverId}/channels/${voiceChannelId}/overrides/${await builtinRoleId(node.database, serverId, 'member')}`;
 
     const silenced = nextEvent(ownerSocket, 'voice:state');
     await owner.http.request('PUT', override, { allow: [], deny: ['speak'] });

@@ -25,3 +25,10 @@ export async function addMember(
     }
   });
 }
+
+/** The id of one of a community's built-in roles. */
+export async function builtinRoleId(database: Database, serverId: string, key: BuiltinRole): Promise<string> {
+  const role = await new Store(database.db).repos.roles.getBuiltin(serverId, key);
+  if (!role) throw new Error(`community ${serverId} has no ${key} role`);
+  return role.id;
+}
