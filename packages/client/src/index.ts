@@ -1,4 +1,5 @@
-export { ChatSession, type SendRetryOptions } from './chat-session.ts';
+export { ChatSession, type ChatSessionOptions, type SendRetryOptions } from './chat-session.ts';
+export { type ConnectionState, type DisconnectReason } from './connection-state.ts';
 export { ParleyHttpClient } from './http-client.ts';
-export { ParleyError } from './parley-error.ts';
+export { ParleyError, type ClientErrorCode } from './parley-error.ts';
 export { ParleySocket, type ParleyClientSocket, type ParleySocketOptions } from './socket-client.ts';

@@ -36,7 +36,12 @@ export class TcpBalancer {
   }
 
   #forward(client: net.Socket, tried = 0): void {
-    this.#track(client);
+    if (tried === 0) {
+      this.#track(client);
+      // A client that resets while its backend is being chosen must not crash the test process.
+      client.on('error', () => client.destroy());
+      client.pause();
+    }
     const backends = this.#backends();
     if (tried >= backends.length) {
       client.destroy();
@@ -44,18 +49,27 @@ export class TcpBalancer {
     }
     const backend = backends[this.#next++ % backends.length]!;
     const upstream = net.connect(backend.port, backend.host);
-    client.pause();
-    upstream.once('error', () => {
-      if (upstream.readyState === 'opening') this.#forward(client, tried + 1);
-      else client.destroy();
+    // Whether the backend accepted, not `readyState`: on Node 24 a refused socket is already 'closed' in its error handler.
+    let accepted = false;
+    let skipped = false;
+    upstream.on('error', () => {
+      if (accepted) client.destroy();
+      else if (!skipped && !client.destroyed) {
+        skipped = true;
+        this.#forward(client, tried + 1);
+      }
     });
     upstream.once('connect', () => {
+      accepted = true;
+      if (client.destroyed) {
+        upstream.destroy();
+        return;
+      }
       this.#track(upstream);
       client.pipe(upstream).pipe(client);
       client.resume();
       client.once('close', () => upstream.destroy());
       upstream.once('close', () => client.destroy());
-      client.on('error', () => upstream.destroy());
     });
   }
 
