@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { limits } from './limits.ts';
+import { text } from './text.ts';
 
 /** Zod schemas of the chat events and endpoints (see schemas.ts for the conventions). */
 
 const id = z.uuid({ error: 'must be a UUID' });
 
-const messageText = z.string().trim().min(1, 'must not be empty').max(limits.messageText.max);
+const messageText = text().trim().min(1, 'must not be empty').max(limits.messageText.max);
 
 const fetchLimit = z
   .number()
@@ -34,7 +35,7 @@ export const chatSendRequest = z
     /** A message of the same channel. */
     replyToMessageId: id.optional(),
     /** Idempotency key: a retry with the same nonce returns the first message. */
-    nonce: z.string().min(1).max(limits.nonce.max).optional(),
+    nonce: text().min(1).max(limits.nonce.max).optional(),
   })
   .refine((body) => body.text !== undefined || (body.attachments?.length ?? 0) > 0, {
     message: 'needs text or attachments',
@@ -48,12 +49,13 @@ export type ChatEditRequest = z.input<typeof chatEditRequest>;
 export const chatDeleteRequest = z.object({ conversationId: id, messageId: id });
 export type ChatDeleteRequest = z.input<typeof chatDeleteRequest>;
 
-/** A Unicode emoji sequence or a custom `:name:`: no spaces or control characters. */
-const emoji = z
-  .string()
-  .min(1)
-  .max(limits.emoji.max)
-  .regex(/^[^\s\p{Cc}\p{Cf}]+(?:\u200d[^\s\p{Cc}\p{Cf}]+)*$/u, 'must be an emoji or a :name:');
+/**
+ * A reaction: one Unicode emoji (an RGI emoji sequence such as 👍🏽 or 👨‍👩‍👧, or a
+ * single pictograph, optionally with U+FE0F) or a custom emoji's `:name:`
+ * (letters, digits, `_`, `+`, `-`).
+ */
+const EMOJI = /^(?:\p{RGI_Emoji}|\p{Extended_Pictographic}\uFE0F?|:[A-Za-z0-9_+\-]{1,62}:)$/v;
+const emoji = text().min(1).max(limits.emoji.max).regex(EMOJI, 'must be an emoji or a :name:');
 
 export const chatReactRequest = z.object({ conversationId: id, messageId: id, emoji });
 export type ChatReactRequest = z.input<typeof chatReactRequest>;

@@ -1,16 +1,17 @@
 import { z } from 'zod';
 import { limits } from './limits.ts';
+import { CLEAN_TEXT_MESSAGE, isCleanText, text } from './text.ts';
 import { channelPermissions, permissions } from './permissions.ts';
 
 /** Zod schemas of the community events and endpoints (see schemas.ts for the conventions). */
 
 const id = z.uuid({ error: 'must be a UUID' });
 
-const serverName = z.string().trim().min(1).max(limits.serverName.max);
-const serverDescription = z.string().trim().max(limits.serverDescription.max);
-const channelName = z.string().trim().min(1).max(limits.channelName.max);
-const nickname = z.string().trim().min(1).max(limits.nickname.max);
-const serverPassword = z.string().min(limits.serverPassword.min).max(limits.serverPassword.max);
+const serverName = text().trim().min(1).max(limits.serverName.max);
+const serverDescription = text().trim().max(limits.serverDescription.max);
+const channelName = text().trim().min(1).max(limits.channelName.max);
+const nickname = text().trim().min(1).max(limits.nickname.max);
+const serverPassword = text().min(limits.serverPassword.min).max(limits.serverPassword.max);
 export const joinPolicies = ['open', 'invite', 'request', 'password'] as const;
 
 const duration = (range: { min: number; max: number }) => z.number().int().min(range.min).max(range.max);
@@ -35,7 +36,12 @@ export const updateServerRequest = z
     /** Empty or null clears it. */
     description: serverDescription.nullable().optional(),
     /** An https URL; null clears it. */
-    iconUrl: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }).max(limits.iconUrl.max).nullable().optional(),
+    iconUrl: z
+      .url({ protocol: /^https$/, error: 'must be an https:// URL' })
+      .max(limits.iconUrl.max)
+      .refine(isCleanText, CLEAN_TEXT_MESSAGE)
+      .nullable()
+      .optional(),
     joinPolicy: z.enum(joinPolicies).optional(),
     /** The join password; required when switching to the `password` policy without one set. */
     password: serverPassword.optional(),
@@ -64,9 +70,9 @@ export const serverJoinRequest = z.object({
   nickname: nickname.optional(),
   inviteCode: inviteCode.optional(),
   /** For `password` communities. */
-  password: z.string().min(1).max(limits.serverPassword.max).optional(),
+  password: text().min(1).max(limits.serverPassword.max).optional(),
   /** For `request` communities: shown to the moderators with the join request. */
-  message: z.string().trim().max(limits.joinRequestMessage.max).optional(),
+  message: text().trim().max(limits.joinRequestMessage.max).optional(),
 });
 export type ServerJoinRequest = z.input<typeof serverJoinRequest>;
 
@@ -95,7 +101,7 @@ export const channelOverrideRequest = z
   });
 export type ChannelOverrideRequest = z.input<typeof channelOverrideRequest>;
 
-const roleName = z.string().trim().min(1).max(limits.roleName.max);
+const roleName = text().trim().min(1).max(limits.roleName.max);
 /** Custom roles rank 1-999; the owner's 1000 is above them all. */
 const roleRank = z.number().int().min(1).max(999);
 
@@ -117,7 +123,7 @@ export const createInviteRequest = z.object({
   maxUses: z.number().int().min(1).max(limits.inviteMaxUses.max).optional(),
   /** Omitted: never expires. */
   expiresInMs: duration(limits.inviteLifetimeMs).optional(),
-  note: z.string().trim().max(limits.inviteNote.max).optional(),
+  note: text().trim().max(limits.inviteNote.max).optional(),
 });
 export type CreateInviteRequest = z.infer<typeof createInviteRequest>;
 
@@ -149,7 +155,7 @@ export type UpdateMemberRequest = z.infer<typeof updateMemberRequest>;
 /** `POST /api/servers/:serverId/bans`. */
 export const createBanRequest = z.object({
   userId: id,
-  reason: z.string().trim().max(limits.banReason.max).optional(),
+  reason: text().trim().max(limits.banReason.max).optional(),
   /** Omitted: until unbanned. */
   expiresInMs: duration(limits.moderationDurationMs).optional(),
   /** Also delete every message the user sent in the community. */
@@ -159,7 +165,7 @@ export type CreateBanRequest = z.infer<typeof createBanRequest>;
 
 /** `POST /api/servers/:serverId/requests`: ask to join a `request` community. */
 export const createJoinRequestRequest = z.object({
-  message: z.string().trim().max(limits.joinRequestMessage.max).optional(),
+  message: text().trim().max(limits.joinRequestMessage.max).optional(),
 });
 export type CreateJoinRequestRequest = z.infer<typeof createJoinRequestRequest>;
 
@@ -171,13 +177,13 @@ export type DecideJoinRequestRequest = z.infer<typeof decideJoinRequestRequest>;
 export const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).transform((n) => Math.min(n, limits.page.max)).optional(),
   /** Opaque: the previous page's `nextCursor`. */
-  cursor: z.string().min(1).max(200).optional(),
+  cursor: text().min(1).max(200).optional(),
 });
 export type PageQuery = z.output<typeof pageQuery>;
 
 /** `GET /api/servers/search?q=`. */
 export const searchQuery = pageQuery.extend({
-  q: z.string().trim().min(limits.searchQuery.min).max(limits.searchQuery.max),
+  q: text().trim().min(limits.searchQuery.min).max(limits.searchQuery.max),
 });
 export type SearchQuery = z.output<typeof searchQuery>;
 

@@ -5,5 +5,7 @@ export * from './events.ts';
 export * from './limits.ts';
 export * from './models.ts';
 export * from './permissions.ts';
+export * from './plain-data.ts';
 export * from './schemas.ts';
+export * from './text.ts';
 export * from './voice.schemas.ts';

@@ -62,8 +62,10 @@ export const limits = {
   connectionScope: { max: 256 },
   /** Characters in a bearer or handshake token (an OIDC JWT can be long). */
   token: { max: 8192 },
-  /** Bytes of one `account_sync` payload, serialised as JSON. */
-  accountSyncPayload: { maxBytes: 64 * 1024 },
+  /** Bytes of one `account_sync` payload, serialised as JSON, and how deep its objects and arrays may nest. */
+  accountSyncPayload: { maxBytes: 64 * 1024, maxDepth: 16 },
+  /** How deep any inbound payload may nest (objects and arrays), whatever its event or route. */
+  payloadDepth: { max: 32 },
   /** Characters in one push device token (a web push subscription is the longest). */
   deviceToken: { max: 4096 },
   /** Push device tokens one user may register. */

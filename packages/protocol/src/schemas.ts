@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { limits } from './limits.ts';
+import { plainDataProblem } from './plain-data.ts';
+import { text } from './text.ts';
 
 /**
  * Zod schemas for every inbound payload. The server parses with these; clients
@@ -16,19 +18,19 @@ const username = z
   .max(limits.username.max)
   .regex(/^[A-Za-z0-9_.-]+$/, 'may contain only letters, digits, "_", "." and "-"');
 
-const displayName = z.string().trim().min(1).max(limits.displayName.max);
+const displayName = text().trim().min(1).max(limits.displayName.max);
 
 export const registerRequest = z.object({
   username,
-  password: z.string().min(limits.password.min).max(limits.password.max),
+  password: text().min(limits.password.min).max(limits.password.max),
   /** Defaults to the username. */
   displayName: displayName.optional(),
 });
 export type RegisterRequest = z.infer<typeof registerRequest>;
 
 export const loginRequest = z.object({
-  username: z.string().trim().min(1).max(limits.username.max),
-  password: z.string().min(1).max(limits.password.max),
+  username: text().trim().min(1).max(limits.username.max),
+  password: text().min(1).max(limits.password.max),
 });
 export type LoginRequest = z.infer<typeof loginRequest>;
 
@@ -37,8 +39,8 @@ export const updateMeRequest = z
   .object({
     displayName: displayName.optional(),
     /** Required with `newPassword` when the account has a password. */
-    currentPassword: z.string().min(1).max(limits.password.max).optional(),
-    newPassword: z.string().min(limits.password.min).max(limits.password.max).optional(),
+    currentPassword: text().min(1).max(limits.password.max).optional(),
+    newPassword: text().min(limits.password.min).max(limits.password.max).optional(),
     /** With `newPassword`: end every other session of the account (default false). */
     revokeOtherSessions: z.boolean().optional(),
   })
@@ -56,14 +58,14 @@ export const devicePlatforms = ['apns', 'fcm', 'web'] as const;
 /** `POST /api/users/device-tokens`: registers (or refreshes) a push token for this account. */
 export const addDeviceTokenRequest = z.object({
   platform: z.enum(devicePlatforms),
-  token: z.string().trim().min(1).max(limits.deviceToken.max),
+  token: text().trim().min(1).max(limits.deviceToken.max),
 });
 export type AddDeviceTokenRequest = z.infer<typeof addDeviceTokenRequest>;
 
 /** The Socket.IO handshake `auth` object. */
 export const handshakeAuth = z.object({
   /** Session token (or, later, an OIDC access token). */
-  token: z.string().min(1).max(limits.token.max),
+  token: text().min(1).max(limits.token.max),
   /** Stable per-tab id chosen by the client; distinguishes one user's connections. */
   clientInstanceId: z
     .string()
@@ -71,7 +73,7 @@ export const handshakeAuth = z.object({
     .max(limits.clientInstanceId.max)
     .regex(/^[\w.:-]+$/, 'may contain only letters, digits, "_", ".", ":" and "-"'),
   /** The signaling URL the client believes it is talking to (MetoYou seed). */
-  connectionScope: z.string().max(limits.connectionScope.max).optional(),
+  connectionScope: text().max(limits.connectionScope.max).optional(),
   displayName: displayName.optional(),
   /** The seed's spelling of the user id; when present it must match the token's user. */
   oderId: id.optional(),
@@ -101,11 +103,18 @@ export type AccountSyncType = (typeof accountSyncTypes)[number];
 
 const utf8 = new TextEncoder();
 
-const accountSyncPayload = z
-  .looseObject({ type: z.enum(accountSyncTypes) })
-  .refine((payload) => utf8.encode(JSON.stringify(payload)).length <= limits.accountSyncPayload.maxBytes, {
-    message: `must be at most ${limits.accountSyncPayload.maxBytes} bytes as JSON`,
-  });
+/**
+ * Relayed as sent to the user's other devices (and decoded by every pod that
+ * holds one), so bounded in depth before its size is measured.
+ */
+const accountSyncPayload = z.looseObject({ type: z.enum(accountSyncTypes) }).superRefine((payload, ctx) => {
+  const problem = plainDataProblem(payload, limits.accountSyncPayload.maxDepth);
+  if (problem) {
+    ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path });
+  } else if (utf8.encode(JSON.stringify(payload)).length > limits.accountSyncPayload.maxBytes) {
+    ctx.addIssue({ code: 'custom', message: `must be at most ${limits.accountSyncPayload.maxBytes} bytes as JSON` });
+  }
+});
 
 /**
  * `account_sync`: relayed to the sender's other connections; the server reads
@@ -113,7 +122,7 @@ const accountSyncPayload = z
  */
 export const accountSyncRequest = z.object({
   /** Accepted for the seed's clients and ignored: the server stamps the connection's own id. */
-  clientInstanceId: z.string().max(limits.clientInstanceId.max).optional(),
+  clientInstanceId: text().max(limits.clientInstanceId.max).optional(),
   payload: accountSyncPayload,
 });
 export type AccountSyncRequest = z.infer<typeof accountSyncRequest>;

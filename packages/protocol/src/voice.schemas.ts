@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { limits } from './limits.ts';
+import { text } from './text.ts';
 
 /** Zod schemas of presence, voice and WebRTC relay events (see schemas.ts for the conventions). */
 
@@ -20,7 +21,7 @@ export type PresenceUpdateRequest = z.infer<typeof presenceUpdateRequest>;
  * A voice room as a client names it: the voice channel's id, or the
  * server-prefixed `room_id` of a grant (`<serverId>:<channelId>`).
  */
-const roomRef = z.union([id, z.string().regex(/^[0-9a-f-]{36}:[0-9a-f-]{36}$/i, 'must be a channel id or a room_id')]);
+const roomRef = z.union([id, text().regex(/^[0-9a-f-]{36}:[0-9a-f-]{36}$/i, 'must be a channel id or a room_id')]);
 
 /** `voice:room:request`: the seed sends the room id as a bare string; `{ roomId }` is accepted too. */
 export const voiceRoomRequest = z
@@ -29,7 +30,7 @@ export const voiceRoomRequest = z
   .transform((ref) => ref.split(':').at(-1)!);
 export type VoiceRoomRequest = z.input<typeof voiceRoomRequest>;
 
-const streamId = z.string().max(limits.streamId.max);
+const streamId = text().max(limits.streamId.max);
 
 /** `voice:stream:set`: the SFU stream id once media flows; an empty string leaves voice. Bare string or `{ streamID }`. */
 export const voiceStreamSetRequest = z
@@ -61,8 +62,7 @@ export const relayScope = z.discriminatedUnion('type', [
 export type RelayScope = z.infer<typeof relayScope>;
 
 const utf8 = new TextEncoder();
-const sdp = z
-  .string()
+const sdp = text()
   .min(1)
   .refine((value) => value.length <= limits.sdp.maxBytes && utf8.encode(value).length <= limits.sdp.maxBytes, {
     message: `must be at most ${limits.sdp.maxBytes} bytes`,
@@ -73,7 +73,7 @@ const relayTarget = {
   targetUserId: id,
   scope: relayScope,
   /** The caller's id for this peer connection, echoed to the target. */
-  callId: z.string().min(1).max(limits.callId.max).optional(),
+  callId: text().min(1).max(limits.callId.max).optional(),
 };
 
 /** `offer`, `answer` and `renegotiate`: a session description for the target's voice device. */
@@ -84,10 +84,10 @@ export type SdpSignalRequest = z.infer<typeof sdpSignalRequest>;
 export const iceCandidateRequest = z.object({
   ...relayTarget,
   candidate: z.object({
-    candidate: z.string().max(limits.iceCandidate.max),
-    sdpMid: z.string().max(limits.iceCandidate.sdpMid).nullable().optional(),
+    candidate: text().max(limits.iceCandidate.max),
+    sdpMid: text().max(limits.iceCandidate.sdpMid).nullable().optional(),
     sdpMLineIndex: z.number().int().min(0).max(1023).nullable().optional(),
-    usernameFragment: z.string().max(limits.iceCandidate.usernameFragment).nullable().optional(),
+    usernameFragment: text().max(limits.iceCandidate.usernameFragment).nullable().optional(),
   }),
 });
 export type IceCandidateRequest = z.infer<typeof iceCandidateRequest>;
