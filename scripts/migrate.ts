@@ -23,7 +23,8 @@ if (!env.success || !['up', 'down', 'status'].includes(command)) {
 
 const { DATABASE_URL, DATA_DIR } = env.data;
 const target = DATABASE_URL
-  ? ({ kind: 'postgres', url: DATABASE_URL } as const)
+  ? // A migration may rewrite a large table: no statement time limit.
+    ({ kind: 'postgres', url: DATABASE_URL, queryTimeoutMs: 0 } as const)
   : ({ kind: 'pglite', dataDir: path.resolve(DATA_DIR, 'db') } as const);
 const where = target.kind === 'postgres' ? new URL(target.url).host + new URL(target.url).pathname : target.dataDir;
 const database = await openDatabase(target);

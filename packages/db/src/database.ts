@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { lockDataDir } from './data-dir-lock.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
@@ -18,10 +18,14 @@ export type DatabaseOptions =
       url: string;
       /** Connections per process. Default 10. */
       poolMax?: number;
-      /** Give up connecting after this long, so requests fail fast when Postgres is away. Default 5000. */
+      /** Give up connecting (or waiting for a pooled connection) after this long, so requests fail fast when Postgres is away. Default 5000. */
       connectTimeoutMs?: number;
-      /** Server-side cap on any one statement. Default 15000. */
-      statementTimeoutMs?: number;
+      /**
+       * Cap on any one statement: Postgres cancels it after this long, and the
+       * client gives up on it shortly after, should Postgres not answer at all
+       * (frozen, partitioned). Default 10000; 0 for no limit (migrations).
+       */
+      queryTimeoutMs?: number;
       applicationName?: string;
     }
   | {
@@ -36,6 +40,8 @@ export interface Database {
   readonly db: Kysely<DB>;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
+  /** Resolves when a new connection to the database can be opened (a pool may still hold working ones when it cannot). */
+  canConnect(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -69,6 +75,7 @@ export async function openDatabase(
         kind: 'pglite',
         db,
         ping: () => ping(db),
+        canConnect: async () => {},
         close: async () => {
           await db.destroy();
           await pglite.close();
@@ -81,25 +88,82 @@ export async function openDatabase(
     }
   }
 
-  const pool = new pg.Pool({
+  const queryTimeoutMs = options.queryTimeoutMs ?? 10_000;
+  const connection = {
     connectionString: options.url,
-    max: options.poolMax ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
-    statement_timeout: options.statementTimeoutMs ?? 15_000,
+    statement_timeout: queryTimeoutMs,
+    // Past the server's own cancellation: only a Postgres that does not answer at all gets here.
+    query_timeout: queryTimeoutMs === 0 ? undefined : queryTimeoutMs + CLIENT_TIMEOUT_GRACE_MS,
     application_name: options.applicationName ?? 'parley',
+  };
+  const pool = new pg.Pool({
+    ...connection,
+    max: options.poolMax ?? 10,
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
   pool.on('error', onPoolError);
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: discardingConnectionsInDoubt(pool) }) });
   return {
     kind: 'postgres',
     db,
     ping: () => ping(db),
+    canConnect: async () => {
+      const client = new pg.Client(connection);
+      client.on('error', () => {});
+      try {
+        await client.connect();
+      } finally {
+        await client.end().catch(() => {});
+      }
+    },
     close: () => db.destroy(),
   };
+}
+
+/** How long after Postgres's own statement timeout the client stops waiting. */
+const CLIENT_TIMEOUT_GRACE_MS = 1000;
+
+/**
+ * The pool as Kysely sees it, but a connection whose query failed because
+ * the connection itself is in doubt (no answer in time, or the connection
+ * broke) is destroyed when released. Handed to the next request, it could
+ * still be inside the abandoned transaction, whose statements that request's
+ * COMMIT would then commit.
+ */
+function discardingConnectionsInDoubt(pool: pg.Pool): PostgresPool {
+  return {
+    Client: pg.Client,
+    options: pool.options,
+    end: () => pool.end(),
+    connect: async (): Promise<PostgresPoolClient> => {
+      const client = await pool.connect();
+      let inDoubt = false;
+      const query = (...args: unknown[]) => {
+        const result = (client.query as (...args: unknown[]) => unknown)(...args);
+        if (!(result instanceof Promise)) return result;
+        return result.catch((error: unknown) => {
+          inDoubt ||= isConnectionInDoubt(error);
+          throw error;
+        });
+      };
+      return {
+        query: query as PostgresPoolClient['query'],
+        release: (destroy?: boolean) => client.release(destroy || inDoubt),
+      };
+    },
+  };
+}
+
+/** The connection, not the statement, failed: it may be mid-transaction or dead. */
+function isConnectionInDoubt(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && /^(08|57P)/.test(code)) return true;
+  return /Query read timeout|Connection terminated|ECONNRESET|EPIPE/i.test(`${error.message} ${String(code)}`);
 }
 
 const TRANSIENT_CODES = new Set([
@@ -120,7 +184,12 @@ const TRANSIENT_CODES = new Set([
   '57014', // query_canceled (statement timeout)
 ]);
 
-const TRANSIENT_MESSAGES = [/timeout exceeded when trying to connect/i, /Connection terminated/i, /connection timeout/i];
+const TRANSIENT_MESSAGES = [
+  /timeout exceeded when trying to connect/i,
+  /Connection terminated/i,
+  /connection timeout/i,
+  /Query read timeout/i,
+];
 
 /** True when an error means "the database is away or busy, retry later", not "this request is wrong". */
 export function isTransientDatabaseError(error: unknown): boolean {

@@ -24,8 +24,49 @@ describe('loadConfig', () => {
     });
     expect(config.mode).toBe('cluster');
     expect(config.nodeId).toBe('pod-a');
-    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://db/parley', poolMax: 10 });
-    expect(config.redis).toEqual({ url: 'redis://redis:6379', keyPrefix: 'tenant1:' });
+    expect(config.database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://db/parley',
+      poolMax: 10,
+      connectTimeoutMs: 5000,
+      queryTimeoutMs: 10_000,
+    });
+    expect(config.redis).toEqual({ url: 'redis://redis:6379', keyPrefix: 'tenant1:', commandTimeoutMs: 1000 });
+  });
+
+  it('bounds every connection and dependency by default: handshakes, unauthenticated connections, events, timeouts', () => {
+    const config = loadConfig({});
+    expect(config.admission).toEqual({
+      handshakeRate: { points: 100, durationSeconds: 10 },
+      maxUnauthenticatedPerIp: 20,
+      maxUnauthenticated: 2000,
+    });
+    expect(config.socket).toEqual({
+      maxPayloadBytes: 1024 * 1024,
+      maxInFlight: 16,
+      eventRate: { points: 100, durationSeconds: 1 },
+    });
+    expect(config.rateLimits.serverRead).toEqual({ points: 30, durationSeconds: 10 });
+    expect(config.rateLimits.serverLeave).toEqual({ points: 30, durationSeconds: 60 });
+    const tuned = loadConfig({
+      DATABASE_URL: 'postgres://db/parley',
+      REDIS_URL: 'redis://redis:6379',
+      REDIS_COMMAND_TIMEOUT_MS: '250',
+      DATABASE_QUERY_TIMEOUT_MS: '3000',
+      DATABASE_CONNECT_TIMEOUT_MS: '2000',
+      SOCKET_MAX_IN_FLIGHT: '4',
+      RATE_LIMIT_SOCKET_EVENTS: '20/1s',
+      RATE_LIMIT_HANDSHAKE: '5/1m',
+      MAX_UNAUTHENTICATED_PER_IP: '3',
+      MAX_UNAUTHENTICATED_CONNECTIONS: '50',
+    });
+    expect(tuned.redis?.commandTimeoutMs).toBe(250);
+    expect(tuned.database).toMatchObject({ queryTimeoutMs: 3000, connectTimeoutMs: 2000 });
+    expect(tuned.socket).toMatchObject({ maxInFlight: 4, eventRate: { points: 20, durationSeconds: 1 } });
+    expect(tuned.admission).toEqual({ handshakeRate: { points: 5, durationSeconds: 60 }, maxUnauthenticatedPerIp: 3, maxUnauthenticated: 50 });
+    const invalid = () => loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '0', SOCKET_MAX_IN_FLIGHT: 'many' });
+    expect(invalid).toThrow(/REDIS_COMMAND_TIMEOUT_MS/);
+    expect(invalid).toThrow(/SOCKET_MAX_IN_FLIGHT/);
   });
 
   it('merges CORS_ALLOWLIST and the seed’s CORS_ORIGIN, trimming blanks', () => {

@@ -23,11 +23,30 @@ export interface Config {
   };
   readonly socket: {
     readonly maxPayloadBytes: number;
+    /** Events one connection may have awaiting their acknowledgement; more are refused at once. */
+    readonly maxInFlight: number;
+    /** Events of any name one connection may send, counted on its own pod before anything else. */
+    readonly eventRate: RateLimitRule;
+  };
+  /** New Socket.IO connections, checked before any database work. */
+  readonly admission: {
+    /** Handshakes per client IP, per pod. */
+    readonly handshakeRate: RateLimitRule;
+    /** Connections not yet authenticated, per client IP and per pod. */
+    readonly maxUnauthenticatedPerIp: number;
+    readonly maxUnauthenticated: number;
   };
   readonly database:
-    | { readonly kind: 'postgres'; readonly url: string; readonly poolMax: number }
+    | {
+        readonly kind: 'postgres';
+        readonly url: string;
+        readonly poolMax: number;
+        readonly connectTimeoutMs: number;
+        /** Server-side statement timeout; the client gives up on a query shortly after it. */
+        readonly queryTimeoutMs: number;
+      }
     | { readonly kind: 'pglite'; readonly dataDir: string };
-  readonly redis: { readonly url: string; readonly keyPrefix: string } | undefined;
+  readonly redis: { readonly url: string; readonly keyPrefix: string; readonly commandTimeoutMs: number } | undefined;
   readonly log: { readonly level: string; readonly format: 'json' | 'pretty' };
   readonly auth: {
     readonly mode: AuthMode;
@@ -76,6 +95,8 @@ export interface Config {
     readonly chatResume: RateLimitRule;
     readonly accountSync: RateLimitRule;
     readonly serverJoin: RateLimitRule;
+    readonly serverLeave: RateLimitRule;
+    readonly serverRead: RateLimitRule;
     readonly communityWrite: RateLimitRule;
     readonly discovery: RateLimitRule;
     readonly presence: RateLimitRule;
@@ -131,16 +152,24 @@ const envSchema = z.object({
   TRUST_PROXY_HOPS: integer(0, 10).default(0),
   HTTP_BODY_LIMIT_BYTES: integer(1024, 50 * 1024 * 1024).default(100 * 1024),
   SOCKET_MAX_PAYLOAD_BYTES: integer(1024, 50 * 1024 * 1024).default(1024 * 1024),
+  SOCKET_MAX_IN_FLIGHT: integer(1, 1000).default(16),
+  RATE_LIMIT_SOCKET_EVENTS: rateLimit.default(parseRateLimit('100/1s')),
+  RATE_LIMIT_HANDSHAKE: rateLimit.default(parseRateLimit('100/10s')),
+  MAX_UNAUTHENTICATED_PER_IP: integer(1, 1_000_000).default(20),
+  MAX_UNAUTHENTICATED_CONNECTIONS: integer(1, 10_000_000).default(2000),
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: z
     .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
     .optional(),
   DATABASE_POOL_MAX: integer(1, 500).default(10),
+  DATABASE_CONNECT_TIMEOUT_MS: integer(100, 120_000).default(5000),
+  DATABASE_QUERY_TIMEOUT_MS: integer(100, 600_000).default(10_000),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
   REDIS_KEY_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_", ":" or "-"')
     .default('parley:'),
+  REDIS_COMMAND_TIMEOUT_MS: integer(50, 60_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   SESSION_TOKEN_TTL_MS: integer(60_000).default(TEN_YEARS_MS),
@@ -190,6 +219,8 @@ const envSchema = z.object({
   RATE_LIMIT_CHAT_RESUME: rateLimit.default(parseRateLimit('10/10s')),
   RATE_LIMIT_ACCOUNT_SYNC: rateLimit.default(parseRateLimit('120/10s')),
   RATE_LIMIT_SERVER_JOIN: rateLimit.default(parseRateLimit('30/1m')),
+  RATE_LIMIT_SERVER_LEAVE: rateLimit.default(parseRateLimit('30/1m')),
+  RATE_LIMIT_SERVER_READ: rateLimit.default(parseRateLimit('30/10s')),
   RATE_LIMIT_COMMUNITY_WRITE: rateLimit.default(parseRateLimit('120/1m')),
   RATE_LIMIT_DISCOVERY: rateLimit.default(parseRateLimit('120/1m')),
   RATE_LIMIT_PRESENCE: rateLimit.default(parseRateLimit('30/1m')),
@@ -231,11 +262,28 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       trustProxyHops: e.TRUST_PROXY_HOPS,
       bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
     },
-    socket: { maxPayloadBytes: e.SOCKET_MAX_PAYLOAD_BYTES },
+    socket: {
+      maxPayloadBytes: e.SOCKET_MAX_PAYLOAD_BYTES,
+      maxInFlight: e.SOCKET_MAX_IN_FLIGHT,
+      eventRate: e.RATE_LIMIT_SOCKET_EVENTS,
+    },
+    admission: {
+      handshakeRate: e.RATE_LIMIT_HANDSHAKE,
+      maxUnauthenticatedPerIp: e.MAX_UNAUTHENTICATED_PER_IP,
+      maxUnauthenticated: e.MAX_UNAUTHENTICATED_CONNECTIONS,
+    },
     database: e.DATABASE_URL
-      ? { kind: 'postgres', url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX }
+      ? {
+          kind: 'postgres',
+          url: e.DATABASE_URL,
+          poolMax: e.DATABASE_POOL_MAX,
+          connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+          queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
+        }
       : { kind: 'pglite', dataDir: path.resolve(e.DATA_DIR, 'db') },
-    redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : undefined,
+    redis: e.REDIS_URL
+      ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS }
+      : undefined,
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (e.NODE_ENV === 'development' ? 'pretty' : 'json') },
     auth: {
       mode: authMode,
@@ -283,6 +331,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       chatResume: e.RATE_LIMIT_CHAT_RESUME,
       accountSync: e.RATE_LIMIT_ACCOUNT_SYNC,
       serverJoin: e.RATE_LIMIT_SERVER_JOIN,
+      serverLeave: e.RATE_LIMIT_SERVER_LEAVE,
+      serverRead: e.RATE_LIMIT_SERVER_READ,
       communityWrite: e.RATE_LIMIT_COMMUNITY_WRITE,
       discovery: e.RATE_LIMIT_DISCOVERY,
       presence: e.RATE_LIMIT_PRESENCE,

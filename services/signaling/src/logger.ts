@@ -39,3 +39,23 @@ export function createLogger(options: {
       : options.destination,
   );
 }
+
+/**
+ * A warning that may fire thousands of times a second while a dependency is
+ * away (every publish, every command): the first one is logged, then at most
+ * one line per `intervalMs` saying how many were suppressed meanwhile.
+ */
+export function throttledWarning(log: Logger, message: string, intervalMs = 10_000): (context: Record<string, unknown>) => void {
+  let lastAt = -Infinity;
+  let suppressed = 0;
+  return (context) => {
+    const now = performance.now();
+    if (now - lastAt < intervalMs) {
+      suppressed++;
+      return;
+    }
+    log.warn({ ...context, ...(suppressed > 0 ? { suppressed } : {}) }, message);
+    lastAt = now;
+    suppressed = 0;
+  };
+}

@@ -11,6 +11,9 @@ export interface Metrics {
   readonly chatMessagesPersisted: Counter;
   readonly passwordHashesWaiting: Gauge;
   readonly passwordHashesRejected: Counter;
+  readonly socketHandshakesRefused: Counter<'code'>;
+  readonly fanoutMessagesDropped: Counter<'reason'>;
+  readonly rateLimitFallbacks: Counter;
 }
 
 export function createMetrics(): Metrics {
@@ -67,6 +70,23 @@ export function createMetrics(): Metrics {
     passwordHashesRejected: new Counter({
       name: 'parley_password_hashes_rejected_total',
       help: 'Sign-ins refused with `unavailable` because the password hashing queue was full.',
+      registers: [registry],
+    }),
+    socketHandshakesRefused: new Counter({
+      name: 'parley_socket_handshakes_refused_total',
+      help: 'Socket.IO handshakes refused before authentication (origin, draining, per-IP rate, unauthenticated caps), by code.',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
+    fanoutMessagesDropped: new Counter({
+      name: 'parley_fanout_messages_dropped_total',
+      help: 'Messages between pods dropped: a publish that failed (Redis away) or a received message that could not be handled.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    rateLimitFallbacks: new Counter({
+      name: 'parley_rate_limit_fallbacks_total',
+      help: 'Times Redis became unusable and rate limits fell back to per-pod counters.',
       registers: [registry],
     }),
   };

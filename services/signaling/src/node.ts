@@ -1,6 +1,5 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAdapter } from '@socket.io/redis-adapter';
 import { BoundedPasswordHasher } from './adapters/bounded-password-hasher.ts';
 import { MemoryPresenceStore } from './adapters/memory-presence.store.ts';
 import { MemoryVoiceStore } from './adapters/memory-voice.store.ts';
@@ -10,6 +9,7 @@ import { connectDatabase } from './adapters/database.ts';
 import { JoseOidcVerifier } from './adapters/jose-oidc-verifier.ts';
 import { Argon2PasswordHasher } from './adapters/password-hasher.ts';
 import { connectRedis } from './adapters/redis.ts';
+import { createSocketIoRedisAdapter } from './adapters/socket-io-redis-adapter.ts';
 import { systemClock } from './clock.ts';
 import { NodeIncarnation } from './cluster/node-identity.ts';
 import { NodeLiveness } from './cluster/node-liveness.ts';
@@ -40,7 +40,9 @@ import { KeyRing } from './domain/voice/key-ring.ts';
 import { KeySealer } from './domain/voice/key-sealer.ts';
 import { RtcRelay } from './domain/voice/rtc-relay.service.ts';
 import { VoiceService } from './domain/voice/voice.service.ts';
+import { ConnectionAdmission } from './gateway/connection-admission.ts';
 import { attachGateway } from './gateway/gateway.ts';
+import { guardSocketIoEntry } from './gateway/socket-entry.ts';
 import { SocketIoRealtime } from './gateway/socket-io-realtime.ts';
 import { createSocketServer, type ParleyServer } from './gateway/socket-server.ts';
 import { createHttpApp } from './http/app.ts';
@@ -50,6 +52,10 @@ import type { Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { MemoryAttemptGuard, RedisAttemptGuard } from './rate-limit/attempt-guard.adapters.ts';
 import { MemoryRateLimiterFactory, RedisRateLimiterFactory } from './rate-limit/rate-limiter.adapters.ts';
+import { RedisCircuit } from './rate-limit/redis-circuit.ts';
+
+/** After Redis failed a rate-limit command, how long pods count on their own before trying Redis again. */
+const REDIS_RETRY_AFTER_FAILURE_MS = 5000;
 
 export interface RunningNode {
   readonly port: number;
@@ -72,12 +78,34 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
   // Adapters
   const database = await connectDatabase(config, logger);
   readiness.addCheck('database', () => database.ping());
+  readiness.addCheck('database_connect', () => database.canConnect());
   const redis = config.redis ? connectRedis({ ...config.redis, nodeId: config.nodeId }, logger) : undefined;
-  if (redis) readiness.addCheck('redis', () => redis.ping());
-  const rateLimiters = redis ? new RedisRateLimiterFactory(redis.client, redis.keyPrefix) : new MemoryRateLimiterFactory();
+  // Every pod shares Redis: its absence degrades a pod (no cross-pod fan-out) but must not take all of them out.
+  if (redis) readiness.addCheck('redis', () => redis.ping(), { required: false });
+  const localLimiters = new MemoryRateLimiterFactory();
+  const rateLimiters = redis
+    ? new RedisRateLimiterFactory({
+        redis: redis.client,
+        keyPrefix: redis.keyPrefix,
+        circuit: new RedisCircuit({
+          redis: redis.client,
+          openMs: REDIS_RETRY_AFTER_FAILURE_MS,
+          logger,
+          onOpen: () => metrics.rateLimitFallbacks.inc(),
+        }),
+      })
+    : localLimiters;
   const io = createSocketServer(
     config,
-    redis ? createAdapter(redis.pub, redis.sub, { key: `${redis.keyPrefix}socket.io` }) : undefined,
+    redis
+      ? createSocketIoRedisAdapter({
+          pub: redis.pub,
+          sub: redis.sub,
+          key: `${redis.keyPrefix}socket.io`,
+          logger,
+          onDropped: (reason) => metrics.fanoutMessagesDropped.inc({ reason }),
+        })
+      : undefined,
   );
 
   const hasher = new BoundedPasswordHasher(new Argon2PasswordHasher(), {
@@ -196,6 +224,18 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
   });
   const httpServer = http.createServer(app);
   io.attach(httpServer);
+  const admission = new ConnectionAdmission({
+    policy: {
+      allowedOrigins: config.http.corsOrigins,
+      maxUnauthenticatedPerIp: config.admission.maxUnauthenticatedPerIp,
+      maxUnauthenticated: config.admission.maxUnauthenticated,
+      trustProxyHops: config.http.trustProxyHops,
+    },
+    handshakeLimiter: localLimiters.create('handshake', config.admission.handshakeRate),
+    draining: () => readiness.draining,
+    onRefused: (code) => metrics.socketHandshakesRefused.inc({ code }),
+  });
+  guardSocketIoEntry(httpServer, { path: '/socket.io/', admission, logger });
   const gateway = attachGateway(io, {
     logger,
     metrics,
@@ -219,12 +259,16 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
       chatResume: rateLimiters.create('chat-resume', config.rateLimits.chatResume),
       accountSync: rateLimiters.create('account-sync', config.rateLimits.accountSync),
       serverJoin: rateLimiters.create('server-join', config.rateLimits.serverJoin),
+      serverLeave: rateLimiters.create('server-leave', config.rateLimits.serverLeave),
+      serverRead: rateLimiters.create('server-read', config.rateLimits.serverRead),
       presence: rateLimiters.create('presence', config.rateLimits.presence),
       voiceRequest: rateLimiters.create('voice-request', config.rateLimits.voiceRequest),
       voiceState: rateLimiters.create('voice-state', config.rateLimits.voiceState),
       rtcSignal: rateLimiters.create('rtc-signal', config.rateLimits.rtcSignal),
     },
     trustProxyHops: config.http.trustProxyHops,
+    admission,
+    connectionLimits: { eventRate: config.socket.eventRate, maxInFlight: config.socket.maxInFlight },
   });
 
   await liveness.start();

@@ -22,7 +22,14 @@ export async function connectDatabase(config: Config, logger: Logger): Promise<D
   const options = config.database;
   const database = await openDatabase(
     options.kind === 'postgres'
-      ? { kind: 'postgres', url: options.url, poolMax: options.poolMax, applicationName: `parley:${config.nodeId}` }
+      ? {
+          kind: 'postgres',
+          url: options.url,
+          poolMax: options.poolMax,
+          connectTimeoutMs: options.connectTimeoutMs,
+          queryTimeoutMs: options.queryTimeoutMs,
+          applicationName: `parley:${config.nodeId}`,
+        }
       : { kind: 'pglite', dataDir: options.dataDir },
     (error) => log.warn({ err: error }, 'idle database connection failed'),
   );

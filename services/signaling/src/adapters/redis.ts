@@ -15,15 +15,24 @@ export interface RedisConnections {
 /**
  * Connects to Redis. Connections retry forever with capped backoff: while
  * Redis is away the pod stays up (readiness says so), and fan-out resumes
- * by itself when it returns.
+ * by itself when it returns. Commands and publishes fail after
+ * `commandTimeoutMs`, whether Redis refuses connections or hangs (paused,
+ * partitioned), so nothing waits on it for long. Subscriptions alone wait
+ * for Redis however long it takes: a subscription given up would never be
+ * restored, and the pod would miss every other pod's broadcast.
  */
-export function connectRedis(options: { url: string; keyPrefix: string; nodeId: string }, logger: Logger): RedisConnections {
+export function connectRedis(
+  options: { url: string; keyPrefix: string; nodeId: string; commandTimeoutMs: number },
+  logger: Logger,
+): RedisConnections {
   const log = logger.child({ module: 'redis' });
-  const make = (role: string) => {
+  const make = (role: 'client' | 'pub' | 'sub') => {
     const connection = new Redis(options.url, {
       connectionName: `parley:${options.nodeId}:${role}`,
-      maxRetriesPerRequest: 2,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+      ...(role === 'sub'
+        ? { maxRetriesPerRequest: null }
+        : { maxRetriesPerRequest: 2, commandTimeout: options.commandTimeoutMs }),
     });
     let healthy = true;
     connection.on('error', (error) => {

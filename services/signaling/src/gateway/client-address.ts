@@ -1,16 +1,26 @@
+import type { IncomingMessage } from 'node:http';
 import type { ParleySocket } from './socket-server.ts';
 
 /**
  * The client's IP, believing `X-Forwarded-For` for `trustProxyHops` proxies
  * in front of the pod, as express's `trust proxy` does for REST.
  */
-export function clientAddress(socket: ParleySocket, trustProxyHops: number): string {
-  const header = socket.request.headers['x-forwarded-for'];
-  const forwarded = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+function addressFrom(peer: string | undefined, forwardedFor: string | string[] | undefined, trustProxyHops: number): string {
+  const forwarded = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : (forwardedFor ?? ''))
     .split(',')
     .map((entry) => entry.trim())
     .filter(Boolean);
   // Nearest first: the peer, then each proxy's view of who called it.
-  const chain = [socket.handshake.address, ...forwarded.reverse()];
+  const chain = [peer ?? 'unknown', ...forwarded.reverse()];
   return chain[Math.min(trustProxyHops, chain.length - 1)]!;
+}
+
+/** The client address of a connected socket (its peer as seen at the handshake). */
+export function clientAddress(socket: ParleySocket, trustProxyHops: number): string {
+  return addressFrom(socket.handshake.address, socket.request.headers['x-forwarded-for'], trustProxyHops);
+}
+
+/** The client address of an HTTP request or upgrade that is still open. */
+export function requestAddress(request: IncomingMessage, trustProxyHops: number): string {
+  return addressFrom(request.socket.remoteAddress, request.headers['x-forwarded-for'], trustProxyHops);
 }

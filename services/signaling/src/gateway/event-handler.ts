@@ -6,6 +6,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
 import { parsePayload } from '../validation.ts';
+import type { ConnectionBudget } from './connection-budget.ts';
 import type { ParleySocket } from './socket-server.ts';
 
 /** How one client event is handled: validated, rate-limited per user, acknowledged. */
@@ -29,17 +30,34 @@ export function actorOf(socket: ParleySocket): Actor {
  * Registers each handler on the socket. Every event is answered through its
  * acknowledgement with `{ ok: true, ... }` or `{ ok: false, error }`; an
  * event sent without an acknowledgement (as older seed clients do) is still
- * handled. A handler never throws past this point.
+ * handled. Before anything else, each event is counted against the
+ * connection's `budget` (events per second, handlers in flight). A handler
+ * never throws past this point.
  */
 export function bindHandlers(
   socket: ParleySocket,
   handlers: EventHandlers,
-  deps: { logger: Logger; metrics: Metrics },
+  deps: { logger: Logger; metrics: Metrics; budget: ConnectionBudget },
 ): void {
   const log = deps.logger.child({ module: 'gateway.events' });
+  const { budget } = deps;
+  // Every packet, of a known event or not, spends from the connection's event rate.
+  socket.use((packet, next) => {
+    const refusal = budget.spendEvent();
+    if (!refusal) return next();
+    deps.metrics.socketEvents.inc({ event: handlers[packet[0] as ClientEventName] ? packet[0] : 'unknown', outcome: refusal.code });
+    const ack = packet.at(-1);
+    if (typeof ack === 'function') (ack as (response: AckResponse) => void)({ ok: false, error: refusal });
+  });
   for (const [event, handler] of Object.entries(handlers) as Array<[ClientEventName, EventHandler<ClientEventName>]>) {
     socket.on(event, async (...args: unknown[]) => {
       const ack = typeof args.at(-1) === 'function' ? (args.pop() as (response: AckResponse) => void) : () => {};
+      const busy = budget.start();
+      if (busy) {
+        handler.onError?.(socket, busy);
+        deps.metrics.socketEvents.inc({ event, outcome: busy.code });
+        return ack({ ok: false, error: busy });
+      }
       const stopTimer = deps.metrics.socketEventDuration.startTimer({ event });
       let outcome = 'ok';
       try {
@@ -56,6 +74,7 @@ export function bindHandlers(
         handler.onError?.(socket, payload);
         ack({ ok: false, error: payload });
       } finally {
+        budget.finish();
         stopTimer();
         deps.metrics.socketEvents.inc({ event, outcome });
       }

@@ -9,15 +9,18 @@ import type { RtcRelay } from '../domain/voice/rtc-relay.service.ts';
 import type { VoiceService } from '../domain/voice/voice.service.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import type { RateLimitRule } from '../rate-limit/rate-limit-rule.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
 import { accountHandlers } from './account.handlers.ts';
 import { chatHandlers, type ChatLimiters } from './chat.handlers.ts';
 import { announcePeerOnline, endAtExpiry, identityRooms, replaceOlderConnections } from './connection.ts';
+import { ConnectionBudget } from './connection-budget.ts';
+import type { ConnectionAdmission } from './connection-admission.ts';
 import { bindHandlers } from './event-handler.ts';
 import { presenceHandlers } from './presence.handlers.ts';
 import { authenticateHandshake, roomsToJoin } from './handshake.ts';
 import { roomsRefresher } from './rooms-refresh.ts';
-import { serverHandlers } from './server.handlers.ts';
+import { serverHandlers, type ServerLimiters } from './server.handlers.ts';
 import type { SocketIoRealtime } from './socket-io-realtime.ts';
 import type { ParleyServer } from './socket-server.ts';
 import { voiceConnectionOf, voiceHandlers, type VoiceLimiters } from './voice.handlers.ts';
@@ -35,7 +38,11 @@ export interface GatewayDeps {
   presence: PresenceService;
   voice: VoiceService;
   relay: RtcRelay;
-  limiters: ChatLimiters & VoiceLimiters & { accountSync: RateLimiter; serverJoin: RateLimiter; presence: RateLimiter };
+  limiters: ChatLimiters & VoiceLimiters & ServerLimiters & { accountSync: RateLimiter; presence: RateLimiter };
+  /** Decides which new connections may start, and how often one may try to authenticate. */
+  admission: ConnectionAdmission;
+  /** What each connection may ask of the pod, counted in memory. */
+  connectionLimits: { eventRate: RateLimitRule; maxInFlight: number };
   /** Proxy hops whose `X-Forwarded-For` is believed, for the client address. */
   trustProxyHops: number;
 }
@@ -66,6 +73,7 @@ export function attachGateway(io: ParleyServer, deps: GatewayDeps): Gateway {
   deps.realtime.onRefreshRooms((event) => void refreshRooms(event));
   io.on('rooms:refresh', (event) => void refreshRooms(event));
 
+  deps.admission.watch(io);
   io.use(authenticateHandshake(deps));
 
   /** A closed connection gives up its voice, then its presence; failures are retried on the next heartbeat. */
@@ -84,7 +92,7 @@ export function attachGateway(io: ParleyServer, deps: GatewayDeps): Gateway {
     replaceOlderConnections(socket);
     void socket.join([...identityRooms(socket), ...(roomsToJoin.get(socket) ?? [])]);
     roomsToJoin.delete(socket);
-    bindHandlers(socket, handlers, deps);
+    bindHandlers(socket, handlers, { ...deps, budget: new ConnectionBudget(deps.connectionLimits) });
     announcePeerOnline(socket);
     const cancelExpiry = endAtExpiry(socket, deps.clock.now().getTime());
     track(deps.presence.connected(userId, socket.id).catch((error: unknown) => log.warn({ err: error, userId }, 'presence not recorded')));

@@ -4,6 +4,7 @@ import type { CommunityService } from '../domain/communities/community.service.t
 import { AppError, reportError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { parsePayload } from '../validation.ts';
+import type { ConnectionAdmission } from './connection-admission.ts';
 import type { ParleySocket } from './socket-server.ts';
 
 /** Rooms loaded during the handshake, joined when the connection opens. */
@@ -22,10 +23,17 @@ function connectError(payload: ErrorPayload): Error & { data: ErrorPayload } {
 export function authenticateHandshake(deps: {
   authenticator: Authenticator;
   communities: CommunityService;
+  admission: ConnectionAdmission;
   logger: Logger;
 }) {
   const log = deps.logger.child({ module: 'gateway.handshake' });
   return async (socket: ParleySocket, next: (error?: Error) => void) => {
+    if (!deps.admission.attempt(socket.conn)) {
+      next(connectError(new AppError('rate_limited', 'Too many sign-in attempts on this connection', { retryAfterMs: 1000 }).toPayload()));
+      // Once the refusal is queued (Socket.IO sends it on the next tick), the connection is closed after it.
+      setImmediate(() => socket.conn.close());
+      return;
+    }
     try {
       const auth: unknown = socket.handshake.auth;
       const token = (auth as { token?: unknown } | undefined)?.token;

@@ -5,11 +5,18 @@ import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
 import { clientAddress } from './client-address.ts';
 import { actorOf, type EventHandler, type EventHandlers } from './event-handler.ts';
 
+export interface ServerLimiters {
+  serverJoin: RateLimiter;
+  serverLeave: RateLimiter;
+  /** `server:details` and `server:info` together. */
+  serverRead: RateLimiter;
+}
+
 /** The Gryt seed's community events: join, leave, details, info. Each also emits the seed's reply event. */
 export function serverHandlers(deps: {
   communities: CommunityService;
   membership: MembershipService;
-  limiters: { serverJoin: RateLimiter };
+  limiters: ServerLimiters;
   trustProxyHops: number;
 }): EventHandlers {
   const join: EventHandler<'server:join', typeof serverJoinRequest> = {
@@ -32,6 +39,7 @@ export function serverHandlers(deps: {
 
   const leave: EventHandler<'server:leave', typeof serverRefRequest> = {
     schema: serverRefRequest,
+    limiter: deps.limiters.serverLeave,
     async handle(socket, input) {
       await deps.membership.leave(actorOf(socket), deps.communities.resolveServerId(input.serverId));
       return {};
@@ -40,6 +48,7 @@ export function serverHandlers(deps: {
 
   const details: EventHandler<'server:details', typeof serverRefRequest> = {
     schema: serverRefRequest,
+    limiter: deps.limiters.serverRead,
     async handle(socket, input) {
       const result = await deps.membership.details(actorOf(socket), deps.communities.resolveServerId(input.serverId));
       socket.emit('server:details', result);
@@ -49,6 +58,7 @@ export function serverHandlers(deps: {
 
   const info: EventHandler<'server:info', typeof serverRefRequest> = {
     schema: serverRefRequest,
+    limiter: deps.limiters.serverRead,
     async handle(socket, input) {
       const preview = await deps.membership.info(deps.communities.resolveServerId(input.serverId));
       socket.emit('server:info', preview);

@@ -1,7 +1,6 @@
 import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from '@parley/protocol';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
 import type { Config } from '../config.ts';
-import { isOriginAllowed } from '../origin-policy.ts';
 
 export type ParleyServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type ParleySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -11,7 +10,8 @@ export type ParleySocket = Socket<ClientToServerEvents, ServerToClientEvents, In
  * it for room operations, and the gateway needs the domain services) and
  * before it is attached to the HTTP server (which must happen after the HTTP
  * app is, so that Socket.IO answers its own path first).
- * `Origin` is checked for the polling and the WebSocket transport alike.
+ * Who may connect at all (Origin, rates, unauthenticated connections) is
+ * decided in front of it: see `guardSocketIoEntry`.
  */
 export function createSocketServer(config: Config, adapter?: ServerOptions['adapter']): ParleyServer {
   const allowlist = config.http.corsOrigins;
@@ -20,10 +20,6 @@ export function createSocketServer(config: Config, adapter?: ServerOptions['adap
     maxHttpBufferSize: config.socket.maxPayloadBytes,
     connectTimeout: 10_000,
     cors: { origin: allowlist.length === 0 ? true : [...allowlist] },
-    allowRequest: (req, callback) => {
-      const allowed = isOriginAllowed(req.headers.origin, allowlist);
-      callback(allowed ? null : 'origin_not_allowed', allowed);
-    },
     ...(adapter ? { adapter } : {}),
   });
 }

@@ -19,7 +19,6 @@ import type { KeyRing } from '../domain/voice/key-ring.ts';
 import type { Readiness } from '../lifecycle/readiness.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { isOriginAllowed } from '../origin-policy.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
 import { blocksRoutes } from './blocks.routes.ts';
 import { errorHandler, notFound } from './error-handler.ts';
@@ -31,7 +30,7 @@ import { joinRequestsRoutes, requestsRoutes } from './join-requests.routes.ts';
 import { jwksRoutes } from './jwks.routes.ts';
 import { membersRoutes } from './members.routes.ts';
 import { messagesRoutes } from './messages.routes.ts';
-import { limitWrites } from './middleware.ts';
+import { limitWrites, refuseForeignOrigins } from './middleware.ts';
 import { requestLogging } from './request-logging.ts';
 import { serverAdminRoutes } from './server-admin.routes.ts';
 import { serversRoutes } from './servers.routes.ts';
@@ -73,7 +72,8 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
 
   app.use(requestLogging(deps.logger));
   app.use(httpMetrics(deps.metrics));
-  app.use(cors({ origin: (origin, allow) => allow(null, isOriginAllowed(origin, config.http.corsOrigins)), maxAge: 600 }));
+  app.use(refuseForeignOrigins(config.http.corsOrigins));
+  app.use(cors({ origin: true, maxAge: 600 }));
   app.use(express.json({ limit: config.http.bodyLimitBytes }));
 
   app.use(healthRoutes({ nodeId: config.nodeId, readiness: deps.readiness, metrics: deps.metrics }));

@@ -3,15 +3,27 @@ import type { NextFunction, Request, Response } from 'express';
 import { AppError, reportError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
-/** body-parser reports its failures with a `type`; these are the client's fault. */
-function fromBodyParser(error: unknown): AppError | undefined {
-  const type = (error as { type?: unknown })?.type;
+/**
+ * Errors raised by express, its router and body-parser for a malformed
+ * request (bad percent-encoding in a path, a body that does not inflate, an
+ * unsupported encoding or charset, a body cut off): http-errors with a 4xx
+ * status. They are the client's fault: answered with a catalogue code.
+ */
+function fromMalformedRequest(error: unknown): AppError | undefined {
+  if (error instanceof AppError || !(error instanceof Error)) return undefined;
+  const { status, type } = error as { status?: unknown; type?: unknown };
+  if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
   if (type === 'entity.parse.failed') return new AppError('invalid_json');
-  if (type === 'entity.too.large') return new AppError('payload_too_large');
-  if (typeof type === 'string' && (error as { status?: number }).status === 415) {
-    return new AppError('invalid_payload', (error as Error).message);
-  }
-  return undefined;
+  if (status === 413) return new AppError('payload_too_large');
+  if (error instanceof URIError) return new AppError('invalid_payload', 'The request path is not validly percent-encoded');
+  return new AppError('invalid_payload', describeMalformed(type, error.message));
+}
+
+function describeMalformed(type: unknown, message: string): string {
+  if (type === 'request.aborted') return 'The request body was cut off';
+  if (type === 'encoding.unsupported') return 'The request body’s Content-Encoding is not supported';
+  if (type === 'charset.unsupported') return 'The request body’s charset is not supported';
+  return `The request is malformed: ${message}`;
 }
 
 export function sendError(res: Response, payload: ErrorPayload): void {
@@ -27,8 +39,8 @@ export function notFound(_req: Request, res: Response): void {
 export function errorHandler(logger: Logger) {
   const log = logger.child({ module: 'http' });
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const payload = reportError(log, fromBodyParser(error) ?? error, { reqId: req.id });
-    if (res.headersSent) return;
+    const payload = reportError(log, fromMalformedRequest(error) ?? error, { reqId: req.id });
+    if (res.headersSent || res.destroyed) return;
     sendError(res, payload);
   };
 }

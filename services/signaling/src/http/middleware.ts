@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Actor } from '../domain/accounts/actor.ts';
 import { AppError } from '../errors.ts';
+import { isOriginAllowed } from '../origin-policy.ts';
 import type { Authenticator } from '../domain/accounts/authenticator.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
 
@@ -47,6 +48,18 @@ export function limitByIp(limiter: RateLimiter) {
   return async (req: Request, _res: Response, next: NextFunction) => {
     const verdict = await limiter.consume(req.ip ?? 'unknown');
     if (!verdict.allowed) throw new AppError('rate_limited', undefined, { retryAfterMs: verdict.retryAfterMs });
+    next();
+  };
+}
+
+/**
+ * A browser request from an Origin outside the allowlist is refused with
+ * `403 origin_not_allowed` before anything runs (withholding the CORS
+ * headers alone would still let a simple request's side effects happen).
+ */
+export function refuseForeignOrigins(allowlist: readonly string[]) {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    if (!isOriginAllowed(req.headers.origin, allowlist)) throw new AppError('origin_not_allowed');
     next();
   };
 }

@@ -29,7 +29,10 @@ export function requestLogging(logger: Logger) {
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
-    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+    // A request the client gave up on (its body cut off, the connection closed) is not a server fault.
+    customLogLevel: (_req, res, error) => (res.statusCode >= 500 ? 'error' : error || res.statusCode >= 400 ? 'warn' : 'info'),
+    customErrorObject: (_req, res, error, value: Record<string, unknown>) =>
+      res.statusCode >= 500 ? value : { ...value, err: { type: error.name, message: error.message } },
     autoLogging: { ignore: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0] ?? '') },
   });
 }

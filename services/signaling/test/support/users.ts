@@ -48,10 +48,17 @@ export function nextEvent<E extends keyof ServerToClientEvents>(
   });
 }
 
-/** Waits until `condition` holds, checking on every event-loop turn for up to `timeoutMs`. */
-export async function eventually(condition: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+/**
+ * Waits until `condition` holds, checking it every 20 ms (an async condition
+ * is awaited before the next check, so checks never overlap) for up to
+ * `timeoutMs`. It is checked once more after the deadline before giving up,
+ * so a loaded machine that overslept the last interval does not fail the test.
+ * `timeoutMs` bounds a wait for something that must happen, not how fast it
+ * happens: leave room for a loaded 2-core machine.
+ */
+export async function eventually(condition: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`${what} did not hold within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

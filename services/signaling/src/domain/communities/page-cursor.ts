@@ -1,4 +1,4 @@
-import type { Page } from '@parley/protocol';
+import { plainDataProblem, type Page } from '@parley/protocol';
 import type { z } from 'zod';
 import { AppError } from '../../errors.ts';
 
@@ -16,8 +16,9 @@ export function decodeCursor<S extends z.ZodType>(cursor: string | undefined, sc
   } catch {
     value = undefined;
   }
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
+  // A cursor is client input: a forged one must not smuggle NUL or a lone surrogate into a query.
+  const parsed = plainDataProblem(value, 4) ? undefined : schema.safeParse(value);
+  if (parsed?.success) return parsed.data;
   throw new AppError('invalid_payload', 'cursor is not valid', { details: [{ path: 'cursor', message: 'is not valid' }] });
 }
 
