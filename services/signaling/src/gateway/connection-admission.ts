@@ -3,7 +3,7 @@ import { AppError } from '../errors.ts';
 import { isOriginAllowed } from '../origin-policy.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
 import { requestAddress } from './client-address.ts';
-import type { ParleyServer, ParleySocket } from './socket-server.ts';
+import { AUTHENTICATION_DEADLINE_MS, type ParleyServer, type ParleySocket } from './socket-server.ts';
 
 type EngineConnection = ParleySocket['conn'];
 
@@ -80,7 +80,9 @@ export class ConnectionAdmission {
 
   /**
    * Follows the server's connections: each counts as unauthenticated from its
-   * Engine.IO handshake until its first namespace connection succeeds or it closes.
+   * Engine.IO handshake until its first namespace connection succeeds, it
+   * closes, or its authentication deadline passes (Socket.IO then closes it,
+   * which for an idle long-polling connection takes Engine.IO up to 30 s more).
    */
   watch(io: ParleyServer): void {
     io.engine.on('connection', (connection: EngineConnection) => {
@@ -89,7 +91,12 @@ export class ConnectionAdmission {
       this.#pending.set(address, pending.add(connection));
       this.#addressOf.set(connection, address);
       this.#pendingTotal++;
-      connection.once('close', () => this.#settled(connection));
+      const deadline = setTimeout(() => this.#settled(connection), AUTHENTICATION_DEADLINE_MS);
+      deadline.unref();
+      connection.once('close', () => {
+        clearTimeout(deadline);
+        this.#settled(connection);
+      });
     });
     io.on('connection', (socket) => this.#settled(socket.conn));
   }

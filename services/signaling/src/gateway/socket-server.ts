@@ -2,6 +2,9 @@ import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, Soc
 import { Server, type ServerOptions, type Socket } from 'socket.io';
 import type { Config } from '../config.ts';
 
+/** A connection that has not authenticated this long after its Engine.IO handshake is closed. */
+export const AUTHENTICATION_DEADLINE_MS = 10_000;
+
 export type ParleyServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type ParleySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
@@ -18,7 +21,7 @@ export function createSocketServer(config: Config, adapter?: ServerOptions['adap
   return new Server({
     serveClient: false,
     maxHttpBufferSize: config.socket.maxPayloadBytes,
-    connectTimeout: 10_000,
+    connectTimeout: AUTHENTICATION_DEADLINE_MS,
     cors: { origin: allowlist.length === 0 ? true : [...allowlist] },
     ...(adapter ? { adapter } : {}),
   });
