@@ -46,6 +46,7 @@ import { guardSocketIoEntry } from './gateway/socket-entry.ts';
 import { SocketIoRealtime } from './gateway/socket-io-realtime.ts';
 import { createSocketServer, type ParleyServer } from './gateway/socket-server.ts';
 import { createHttpApp } from './http/app.ts';
+import { answerClientErrors } from './http/client-errors.ts';
 import { Readiness } from './lifecycle/readiness.ts';
 import { ShutdownRegistry } from './lifecycle/shutdown.ts';
 import type { Logger } from './logger.ts';
@@ -223,6 +224,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     discoveryLimiter: rateLimiters.create('discovery', config.rateLimits.discovery),
   });
   const httpServer = http.createServer(app);
+  answerClientErrors(httpServer, logger);
   io.attach(httpServer);
   const admission = new ConnectionAdmission({
     policy: {

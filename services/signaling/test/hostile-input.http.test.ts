@@ -78,6 +78,36 @@ describe('malformed requests answer 4xx, never 500', () => {
   });
 });
 
+/** Writes raw bytes to the node and resolves with everything it answers until it closes the connection. */
+async function rawExchange(bytes: string): Promise<string> {
+  const socket = net.connect(node.node.port, '127.0.0.1');
+  let answer = '';
+  socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write(bytes);
+  await new Promise((resolve) => socket.once('close', resolve));
+  return answer;
+}
+
+describe('requests Node’s HTTP parser or the body limit refuse', () => {
+  it('answers bytes that are not HTTP (left over after a short Content-Length) with the error body, not a bare 400', async () => {
+    const answer = await rawExchange(
+      'POST /api/users/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}garbage that is not a request\r\n\r\n',
+    );
+    const replies = answer.split(/(?=HTTP\/1\.1 )/);
+    expect(replies.at(-1)).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(replies.at(-1)!.split('\r\n\r\n')[1]!)).toMatchObject({ error: { code: 'invalid_payload' } });
+  });
+
+  it('refuses a body announced larger than the limit at once, without waiting for it, and closes the connection', async () => {
+    const answer = await rawExchange(
+      'POST /api/users/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000000000\r\n\r\n{"a"',
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(JSON.parse(answer.split('\r\n\r\n')[1]!)).toMatchObject({ error: { code: 'payload_too_large' } });
+  });
+});
+
 describe('text is well-formed Unicode without NUL, refused not rewritten', () => {
   it.each([
     ['NUL in a display name', 'PATCH', '/api/users/me', { displayName: 'a\u0000b' }],

@@ -30,7 +30,7 @@ import { joinRequestsRoutes, requestsRoutes } from './join-requests.routes.ts';
 import { jwksRoutes } from './jwks.routes.ts';
 import { membersRoutes } from './members.routes.ts';
 import { messagesRoutes } from './messages.routes.ts';
-import { limitWrites, refuseForeignOrigins } from './middleware.ts';
+import { limitWrites, refuseForeignOrigins, refuseOversizedBodies } from './middleware.ts';
 import { requestLogging } from './request-logging.ts';
 import { serverAdminRoutes } from './server-admin.routes.ts';
 import { serversRoutes } from './servers.routes.ts';
@@ -74,6 +74,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(httpMetrics(deps.metrics));
   app.use(refuseForeignOrigins(config.http.corsOrigins));
   app.use(cors({ origin: true, maxAge: 600 }));
+  app.use(refuseOversizedBodies(config.http.bodyLimitBytes));
   app.use(express.json({ limit: config.http.bodyLimitBytes }));
 
   app.use(healthRoutes({ nodeId: config.nodeId, readiness: deps.readiness, metrics: deps.metrics }));

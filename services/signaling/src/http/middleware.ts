@@ -63,3 +63,16 @@ export function refuseForeignOrigins(allowlist: readonly string[]) {
     next();
   };
 }
+
+/**
+ * A body announced larger than `limitBytes` is refused at once, with the
+ * connection closed after the answer: body-parser would first read the whole
+ * body off the connection (to keep it reusable), however long that takes.
+ */
+export function refuseOversizedBodies(limitBytes: number) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (Number(req.headers['content-length'] ?? 0) <= limitBytes) return next();
+    res.setHeader('Connection', 'close');
+    throw new AppError('payload_too_large');
+  };
+}
