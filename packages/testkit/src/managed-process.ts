@@ -1,9 +1,14 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const live = new Set<ChildProcess>();
-// Whatever happens to the test process, the services it started die with it.
+// Whatever happens to the test process, the services it started die with it,
+// and so do their children (a frozen Postgres backend would not notice its postmaster's death).
 process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
+  for (const child of live) {
+    for (const pid of descendantsOf(child.pid)) signalQuietly(pid, 'SIGKILL');
+    child.kill('SIGKILL');
+  }
 });
 
 export interface ManagedProcessOptions {
@@ -21,13 +26,17 @@ export interface ManagedProcessOptions {
   onLine?: (line: string) => void;
 }
 
-/** A child process whose output is kept (the last 300 lines) and which can be stopped or killed. */
+/**
+ * A child process whose output is kept (the last 300 lines) and which can be
+ * stopped, killed, or frozen and thawed (fault tests).
+ */
 export class ManagedProcess {
   readonly child: ChildProcess;
   readonly name: string;
   readonly recentLines: string[] = [];
   readonly exited: Promise<number | null>;
   #onLine: ((line: string) => void) | undefined;
+  #paused = false;
   #lineWaiters = new Set<{ pattern: RegExp; resolve: (match: RegExpMatchArray) => void }>();
 
   private constructor(name: string, child: ChildProcess, onLine?: (line: string) => void) {
@@ -85,6 +94,40 @@ export class ManagedProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** Whether `pause()` froze it and `resume()` has not thawed it yet. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /**
+   * Freezes the process and every process it started (SIGSTOP), as a hung
+   * host or a long GC pause would: connections stay open and nothing answers.
+   * The process is stopped first, so it forks no new child meanwhile. Its
+   * children are signalled one by one, not as a process group: servers such
+   * as Postgres put each backend in a session of its own. Resolves once every
+   * one of them is stopped (on Linux, where /proc tells; elsewhere at once).
+   */
+  async pause(): Promise<void> {
+    if (!this.running || this.#paused) return;
+    this.#paused = true;
+    this.child.kill('SIGSTOP');
+    const pids = [this.child.pid!, ...descendantsOf(this.child.pid)];
+    for (const pid of pids.slice(1)) signalQuietly(pid, 'SIGSTOP');
+    const deadline = Date.now() + 5000;
+    while (!pids.every(isStopped)) {
+      if (Date.now() > deadline) throw new Error(`${this.name}: not every process stopped within 5 s after SIGSTOP`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  /** Thaws what `pause()` froze (SIGCONT), children first. */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    for (const pid of descendantsOf(this.child.pid)) signalQuietly(pid, 'SIGCONT');
+    if (this.running) this.child.kill('SIGCONT');
+  }
+
   /** Resolves with the first line (from now on) matching `pattern`. */
   waitForLine(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
     return new Promise((resolve, reject) => {
@@ -107,6 +150,8 @@ export class ManagedProcess {
   async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<number | null> {
     if (!this.running) return this.exited;
     this.child.kill(signal);
+    // A frozen process would hold the signal until the grace period ran out.
+    this.resume();
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
     const code = await this.exited;
     clearTimeout(timer);
@@ -124,5 +169,59 @@ export class ManagedProcess {
         waiter.resolve(match);
       }
     }
+  }
+}
+
+/** The pids of every living process below `pid` (Linux: read from /proc; elsewhere none). */
+export function descendantsOf(pid: number | undefined): number[] {
+  if (pid === undefined) return [];
+  const children = new Map<number, number[]>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // It exited while we looked.
+    }
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'.
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const siblings = children.get(parent) ?? [];
+    siblings.push(Number(entry));
+    children.set(parent, siblings);
+  }
+  const found: number[] = [];
+  const pending = [...(children.get(pid) ?? [])];
+  while (pending.length > 0) {
+    const next = pending.pop()!;
+    found.push(next);
+    pending.push(...(children.get(next) ?? []));
+  }
+  return found;
+}
+
+/** Whether a process is stopped by a signal (or gone); true where /proc cannot tell. */
+function isStopped(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return true;
+  }
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state === 'T' || state === 't' || state === 'Z' || state === 'X';
+}
+
+function signalQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // It exited meanwhile.
   }
 }

@@ -45,52 +45,124 @@ export interface LocalPostgresOptions {
 }
 
 /** initdb into a temporary directory and run `postgres` on 127.0.0.1, tuned for tests (no fsync). */
-export async function startLocalPostgres(options: LocalPostgresOptions = {}): Promise<PostgresService> {
-  const binDir = findPostgresBinDir();
-  const user = postgresProcessUser();
-  const ownDir = options.dataDir === undefined;
-  const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'parley-pg-'));
-  if (user) chownSync(dataDir, user.uid, user.gid);
-  const port = options.port ?? (await freePort());
-  const env = { PATH: process.env.PATH, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
+export function startLocalPostgres(options: LocalPostgresOptions = {}): Promise<LocalPostgres> {
+  return LocalPostgres.start(options);
+}
 
-  try {
-    await execFileAsync(
-      path.join(binDir, 'initdb'),
-      ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--no-sync', '--no-instructions'],
-      { env, ...user },
-    );
-  } catch (error) {
-    const { stderr } = error as { stderr?: string };
-    throw new Error(`initdb failed: ${stderr ?? String(error)}`, { cause: error });
+/**
+ * A private Postgres server from local binaries. Besides `stop()` (for good),
+ * fault tests can `halt()` it and `start()` it again on the same data
+ * directory and port, or `pause()` and `resume()` it.
+ */
+export class LocalPostgres implements PostgresService {
+  readonly url: string;
+  readonly source = 'local' as const;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly #ownDir: boolean;
+  readonly #onLine: ((line: string) => void) | undefined;
+  #server: ManagedProcess | undefined;
+
+  private constructor(port: number, dataDir: string, ownDir: boolean, onLine: ((line: string) => void) | undefined) {
+    this.port = port;
+    this.dataDir = dataDir;
+    this.#ownDir = ownDir;
+    this.#onLine = onLine;
+    this.url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   }
 
-  const server = await ManagedProcess.start(`postgres:${port}`, {
-    command: path.join(binDir, 'postgres'),
-    args: [
-      '-D', dataDir,
-      '-p', String(port),
-      '-h', '127.0.0.1',
-      '-k', dataDir,
-      '-c', 'fsync=off',
-      '-c', 'synchronous_commit=off',
-      '-c', 'full_page_writes=off',
-      '-c', 'max_connections=300',
-    ],
-    env,
-    ...user,
-    readyLine: /database system is ready to accept connections/,
-    onLine: options.onLine,
-  });
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    source: 'local',
-    process: server,
-    stop: async () => {
-      await server.stop('SIGINT');
+  static async start(options: LocalPostgresOptions = {}): Promise<LocalPostgres> {
+    const user = postgresProcessUser();
+    const ownDir = options.dataDir === undefined;
+    const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'parley-pg-'));
+    if (user) chownSync(dataDir, user.uid, user.gid);
+    const port = options.port ?? (await freePort());
+    const postgres = new LocalPostgres(port, dataDir, ownDir, options.onLine);
+    try {
+      await execFileAsync(
+        path.join(findPostgresBinDir(), 'initdb'),
+        ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--no-sync', '--no-instructions'],
+        { env: postgresEnv(), ...user },
+      );
+    } catch (error) {
       if (ownDir) rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+      const { stderr } = error as { stderr?: string };
+      throw new Error(`initdb failed: ${stderr ?? String(error)}`, { cause: error });
+    }
+    try {
+      await postgres.start();
+    } catch (error) {
+      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+      throw error;
+    }
+    return postgres;
+  }
+
+  /** The postmaster while it runs; a new process after each `start()`. */
+  get process(): ManagedProcess | undefined {
+    return this.#server;
+  }
+
+  get running(): boolean {
+    return this.#server?.running ?? false;
+  }
+
+  /** Starts the server (again) on its data directory and port; resolves once it accepts connections. */
+  async start(): Promise<void> {
+    if (this.running) throw new Error(`postgres:${this.port} is already running`);
+    this.#server = await ManagedProcess.start(`postgres:${this.port}`, {
+      command: path.join(findPostgresBinDir(), 'postgres'),
+      args: [
+        '-D', this.dataDir,
+        '-p', String(this.port),
+        '-h', '127.0.0.1',
+        '-k', this.dataDir,
+        '-c', 'fsync=off',
+        '-c', 'synchronous_commit=off',
+        '-c', 'full_page_writes=off',
+        '-c', 'max_connections=300',
+      ],
+      env: postgresEnv(),
+      ...postgresProcessUser(),
+      readyLine: /database system is ready to accept connections/,
+      onLine: this.#onLine,
+    });
+  }
+
+  /**
+   * Stops the server and keeps its data: `fast` (SIGINT) rolls back open
+   * transactions and disconnects clients, as a restart does; `immediate`
+   * (SIGQUIT) exits at once and recovers from the WAL at the next start.
+   */
+  async halt(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
+    await this.#server?.stop(mode === 'fast' ? 'SIGINT' : 'SIGQUIT');
+  }
+
+  /** `halt()` then `start()`: the same data, port and URL. */
+  async restart(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
+    await this.halt(mode);
+    await this.start();
+  }
+
+  /** Freezes the postmaster and every backend (SIGSTOP): connections stay open and no query answers. */
+  async pause(): Promise<void> {
+    await this.#server?.pause();
+  }
+
+  /** Thaws what `pause()` froze. */
+  resume(): void {
+    this.#server?.resume();
+  }
+
+  /** Stops the server for good; removes the data directory when it made it. */
+  async stop(): Promise<void> {
+    await this.halt('fast');
+    if (this.#ownDir) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+function postgresEnv(): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
 }
 
 /** `url` with its database name replaced. */
