@@ -43,8 +43,8 @@ describe('loadConfig', () => {
     });
     expect(config.socket).toEqual({
       maxPayloadBytes: 1024 * 1024,
-      maxInFlight: 16,
-      eventRate: { points: 100, durationSeconds: 1 },
+      maxInFlight: 64,
+      eventRate: { points: 300, durationSeconds: 3 },
     });
     expect(config.rateLimits.serverRead).toEqual({ points: 30, durationSeconds: 10 });
     expect(config.rateLimits.serverLeave).toEqual({ points: 30, durationSeconds: 60 });
