@@ -123,12 +123,7 @@ describe.each(databaseKinds)('ActivityRecorder on %s', (_kind, open) => {
     const { recorder: activity } = recorder({ flushIntervalMs: 20 });
     activity.recordJoin(a);
     let rows: Awaited<ReturnType<typeof activityOf>> = [];
-    const poll = setInterval(() => void activityOf(database, [a]).then((found) => (rows = found)), 20);
-    try {
-      await eventually(() => rows.length > 0, 5000, 'the timed flush');
-    } finally {
-      clearInterval(poll);
-    }
+    await eventually(async () => (rows = await activityOf(database, [a])).length > 0, 5000, 'the timed flush');
     expect(rows).toEqual([{ serverId: a, hour: at(T0), joins: 1, messages: 0 }]);
   });
 

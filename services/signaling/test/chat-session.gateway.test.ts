@@ -27,6 +27,10 @@ async function channelWithReader() {
   const writerSession = new ChatSession(writerSocket);
   const readerSession = new ChatSession(readerSocket);
   closers.push(() => writerSocket.close(), () => readerSocket.close(), () => writerSession.close(), () => readerSession.close());
+  // As an app does once it has loaded the channel's (empty) history: it follows the channel from seq 0.
+  // Broadcasts of concurrent sends may arrive out of seq order; a followed channel holds the later ones
+  // until the gap is filled, where an unfollowed one has to guess where its sequence starts.
+  readerSession.track(channelId, 0);
   const delivered: ChatMessage[] = [];
   readerSession.onMessage((message) => delivered.push(message));
   return { channelId, writerSession, readerSocket, readerSession, delivered };
@@ -56,13 +60,13 @@ describe('ChatSession (client SDK)', () => {
     const sent = await Promise.all(Array.from({ length: 5 }, (_, i) => writerSession.send({ conversationId: channelId, text: `burst ${i}` })));
     expect(new Set(sent.map((message) => message.seq))).toEqual(new Set([1, 2, 3, 4, 5]));
     await eventually(() => delivered.length === 5, 5000, 'the reader got all five');
+    expect(delivered.map((message) => message.seq)).toEqual([1, 2, 3, 4, 5]);
     const rows = await node.database.db.selectFrom('messages').select('text').where('channel_id', '=', channelId).execute();
     expect(rows.map((row) => row.text).sort()).toEqual(['burst 0', 'burst 1', 'burst 2', 'burst 3', 'burst 4']);
   });
 
   it('calls the resync listeners when a channel missed more than the server replays', async () => {
     const { channelId, readerSession } = await channelWithReader();
-    readerSession.track(channelId, 0);
     await node.database.db.updateTable('channels').set({ last_seq: 600 }).where('id', '=', channelId).execute();
     const resync = new Promise<string>((resolve) => readerSession.onResync(resolve));
     await readerSession.resume();

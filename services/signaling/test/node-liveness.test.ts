@@ -29,8 +29,12 @@ afterAll(async () => {
   await testDatabase.drop();
 });
 
-/** A pod's presence and liveness on its own Redis connection; its heartbeats are driven by the test. */
-function pod(nodeId: string) {
+/**
+ * A pod's presence and liveness on its own Redis connection; its heartbeats
+ * are driven by the test. `ttlMs` is how long a heartbeat keeps a pod alive,
+ * and how old another pod's last beat must be before this one claims it.
+ */
+function pod(nodeId: string, ttlMs = TTL_MS) {
   const redis = new Redis(redisUrl());
   connections.push(redis);
   const identity = new NodeIncarnation(nodeId);
@@ -39,7 +43,7 @@ function pod(nodeId: string) {
   const shared = { redis, keyPrefix: namespace.prefix, identity };
   const presence = new PresenceService({ store: new Store(database.db), presence: new RedisPresenceStore(shared), realtime, logger });
   const liveness = new NodeLiveness({
-    registry: new RedisNodeRegistry({ ...shared, ttlMs: TTL_MS }),
+    registry: new RedisNodeRegistry({ ...shared, ttlMs }),
     identity,
     states: [presence],
     intervalMs: 60_000,
@@ -50,23 +54,35 @@ function pod(nodeId: string) {
   return { identity, presence, liveness, announced };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 it('a pod that froze past its heartbeat is cleared by another, then records its connections again under a new incarnation', async () => {
   const frozen = pod('frozen');
   const watcher = pod('watcher');
   const userId = randomUUID();
+  // Taken before the beat: the beat's own time (Redis's clock, the same as this process's) is no earlier.
+  const lastBeatStarted = Date.now();
   await frozen.liveness.beat();
   await frozen.presence.connected(userId, 'socket-1');
   expect(await watcher.presence.statuses([userId])).toEqual(new Map([[userId, 'online']]));
 
+  // A claimant compares the last beat with its own TTL. One whose TTL cannot have run out since that
+  // beat (a minute) finds the frozen pod within it, however slow this machine is, and claims nothing.
+  const patient = pod('patient', 60_000);
+  await patient.liveness.beat();
+  expect(patient.announced(userId)).toEqual([]);
+  expect((await patient.presence.statuses([userId])).get(userId)).toBe('online');
+  await patient.liveness.stop();
+
   // The frozen pod stops beating; the watcher claims it once its heartbeat lapsed and announces the user offline.
-  const claimedAfter = Date.now();
-  await eventually(() => {
-    void watcher.liveness.beat();
-    return watcher.announced(userId).length > 0;
-  }, 10 * TTL_MS, 'the frozen pod cleared');
-  expect(Date.now() - claimedAfter).toBeGreaterThanOrEqual(TTL_MS - 50);
+  await eventually(
+    async () => {
+      await watcher.liveness.beat();
+      return watcher.announced(userId).length > 0;
+    },
+    10 * TTL_MS,
+    'the frozen pod cleared',
+  );
+  // The claim came more than a TTL after the beat, so more than a TTL after a time taken before the beat.
+  expect(Date.now() - lastBeatStarted).toBeGreaterThanOrEqual(TTL_MS);
   expect(watcher.announced(userId).map((emit) => emit.payload)).toEqual([{ userId, status: 'offline' }]);
   expect((await watcher.presence.statuses([userId])).get(userId)).toBe('offline');
 
@@ -80,10 +96,12 @@ it('a pod that froze past its heartbeat is cleared by another, then records its 
   ]);
   expect((await watcher.presence.statuses([userId])).get(userId)).toBe('online');
 
-  // Both keep beating: nothing is claimed again and the user stays online.
-  for (let i = 0; i < 8; i++) {
-    await Promise.all([frozen.liveness.beat(), watcher.liveness.beat()]);
-    await sleep(TTL_MS / 4);
+  // Both keep beating, back to back, for two TTLs: nothing is claimed again and the user stays online.
+  // (Beats paced by sleeps would leave a loaded machine room to let a TTL pass between two of them.)
+  const steadyUntil = Date.now() + 2 * TTL_MS;
+  while (Date.now() < steadyUntil) {
+    await frozen.liveness.beat();
+    await watcher.liveness.beat();
   }
   expect((await watcher.presence.statuses([userId])).get(userId)).toBe('online');
   expect(watcher.announced(userId)).toHaveLength(1);
