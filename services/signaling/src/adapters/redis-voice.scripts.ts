@@ -99,6 +99,7 @@ local seat = putSeat({
   userId = userId, serverId = serverId, channelId = channelId, clientInstanceId = clientInstanceId,
   connectionId = connectionId, nodeId = inc, streamId = cjson.null, isMuted = serverMuted,
   isDeafened = false, isAFK = false, serverMuted = serverMuted, joinedAt = nowMs(),
+  joinSeq = redis.call('INCR', base .. 'voice-join-seq'), -- RuntimeKeys.voiceJoinSeq
 })
 putOwner({ userId = userId, clientInstanceId = clientInstanceId, connectionId = connectionId, nodeId = inc,
   channelId = channelId }, owner and owner.nodeId)

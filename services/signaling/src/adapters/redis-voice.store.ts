@@ -33,10 +33,23 @@ type ScriptedRedis = Redis & {
 const REMOVE_BATCH = 500;
 
 // Written by our own scripts only, so parsing is all the checking they need.
-const seatOf = (raw: string) => JSON.parse(raw) as VoiceSeat;
+/**
+ * A seat as stored: `joinSeq` (from one counter in Redis) orders seats taken
+ * in the same millisecond; seats stored before it existed have none and
+ * fall back to `joinedAt`.
+ */
+type StoredSeat = VoiceSeat & { joinSeq?: number };
+const storedSeatOf = (raw: string) => JSON.parse(raw) as StoredSeat;
+const seatOf = (raw: string): VoiceSeat => {
+  const { joinSeq: _joinSeq, ...seat } = storedSeatOf(raw);
+  return seat;
+};
 const ownerOf = (raw: string) => JSON.parse(raw) as VoiceOwner;
 const seatOrNull = (raw: string | null) => (raw === null ? null : seatOf(raw));
-const inJoinOrder = (a: VoiceSeat, b: VoiceSeat) => a.joinedAt - b.joinedAt || (a.userId < b.userId ? -1 : 1);
+const inJoinOrder = (a: StoredSeat, b: StoredSeat) =>
+  a.joinSeq !== undefined && b.joinSeq !== undefined
+    ? a.joinSeq - b.joinSeq
+    : a.joinedAt - b.joinedAt || (a.userId < b.userId ? -1 : 1);
 
 export interface RedisVoiceStoreOptions {
   readonly redis: Redis;
@@ -154,7 +167,9 @@ export class RedisVoiceStore implements VoiceStore {
     if (channelIds.length === 0) return new Map();
     const rooms = channelIds.map((channelId) => this.#keys.voiceRoom(channelId));
     const replies = await this.#redis.parleyVoiceSeats(rooms.length, ...rooms, this.#keys.base);
-    return new Map(channelIds.map((channelId, i) => [channelId, (replies[i] ?? []).map(seatOf).sort(inJoinOrder)]));
+    return new Map(
+      channelIds.map((channelId, i) => [channelId, (replies[i] ?? []).map(storedSeatOf).sort(inJoinOrder).map(({ joinSeq: _joinSeq, ...seat }) => seat)]),
+    );
   }
 
   async removeNode(nodeId: string): Promise<{ seats: VoiceSeat[]; owners: VoiceOwner[] }> {

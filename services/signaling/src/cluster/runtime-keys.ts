@@ -56,6 +56,11 @@ export class RuntimeKeys {
     return `${this.base}voice-owner:${userId}`;
   }
 
+  /** Counter stamped on each new voice seat (`joinSeq`), so that seats taken in the same millisecond keep their join order. */
+  get voiceJoinSeq(): string {
+    return `${this.base}voice-join-seq`;
+  }
+
   /** Set of the user ids whose voice owner lives on a node incarnation. */
   nodeVoice(incarnation: string): string {
     return `${this.base}node-voice:${incarnation}`;
