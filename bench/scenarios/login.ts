@@ -33,7 +33,7 @@ const podRuns: readonly PodRun[] = [
   { label: 'pod, PASSWORD_HASH_CONCURRENCY=1', env: { PASSWORD_HASH_CONCURRENCY: '1' } },
 ];
 
-/** Parley's parameters (services/signaling/src/adapters/password-hasher.ts). */
+/** Parley's parameters (services/signaling/src/adapters/argon2/password-hasher.ts). */
 const ARGON2ID = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 const PASSWORD = 'correct horse battery staple';
 

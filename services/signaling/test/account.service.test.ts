@@ -4,7 +4,7 @@ import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds, type DatabaseUnderTest } from './support/databases.ts';
 import { RecordingRealtime } from './support/recording-realtime.ts';
-import { Argon2PasswordHasher } from '../src/adapters/password-hasher.ts';
+import { Argon2PasswordHasher } from '../src/adapters/argon2/password-hasher.ts';
 import type { Clock } from '../src/clock.ts';
 import { AccountService } from '../src/domain/accounts/account.service.ts';
 import type { Actor } from '../src/domain/accounts/actor.ts';

@@ -4,7 +4,8 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../src/clock.ts';
 import { createLogger } from '../src/logger.ts';
-import { MemoryAttemptGuard, RedisAttemptGuard } from '../src/rate-limit/attempt-guard.adapters.ts';
+import { MemoryAttemptGuard } from '../src/adapters/memory/attempt-guard.ts';
+import { RedisAttemptGuard } from '../src/adapters/redis/attempt-guard.ts';
 import {
   defaultAttemptGuardPolicy,
   type AttemptGuard,

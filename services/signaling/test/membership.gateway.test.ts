@@ -1,6 +1,6 @@
 import type { ParleySocket } from '@parley/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Argon2PasswordHasher } from '../src/adapters/password-hasher.ts';
+import { Argon2PasswordHasher } from '../src/adapters/argon2/password-hasher.ts';
 import { addMember } from './support/communities.ts';
 import { rowCounts, startTestNode, type TestNode } from './support/test-node.ts';
 import { collectMessages, connect, emitUntyped, failureOf, nextEvent, OpenSockets, registerUser, type TestUser } from './support/users.ts';

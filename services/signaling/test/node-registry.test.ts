@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createRedisNamespace, redisUrl } from '@parley/testkit/vitest';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RedisPresenceStore } from '../src/adapters/redis-presence.store.ts';
-import { RedisVoiceStore } from '../src/adapters/redis-voice.store.ts';
+import { RedisPresenceStore } from '../src/adapters/redis/presence-store.ts';
+import { RedisVoiceStore } from '../src/adapters/redis/voice-store.ts';
 import { NodeIncarnation } from '../src/cluster/node-identity.ts';
-import { MemoryNodeRegistry, RedisNodeRegistry } from '../src/cluster/node-registry.adapters.ts';
+import { MemoryNodeRegistry } from '../src/adapters/memory/node-registry.ts';
+import { RedisNodeRegistry } from '../src/adapters/redis/node-registry.ts';
 
 const TTL_MS = 300;
 

@@ -3,7 +3,7 @@ import http from 'node:http';
 import { freePort, startOidcProvider, type OidcProviderHandle, type SigningJwk } from '@parley/testkit';
 import { exportJWK, generateKeyPair, SignJWT, type JWTHeaderParameters, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JoseOidcVerifier } from '../src/adapters/jose-oidc-verifier.ts';
+import { JoseOidcVerifier } from '../src/adapters/jose/oidc-verifier.ts';
 import type { OidcSettings } from '../src/domain/accounts/oidc-token-verifier.ts';
 import { AppError } from '../src/errors.ts';
 import { forgeToken, nowSeconds } from './support/oidc-tokens.ts';

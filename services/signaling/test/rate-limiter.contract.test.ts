@@ -3,9 +3,10 @@ import { createRedisNamespace, redisUrl } from '@parley/testkit/vitest';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.ts';
-import { MemoryRateLimiterFactory, RedisRateLimiterFactory } from '../src/rate-limit/rate-limiter.adapters.ts';
+import { MemoryRateLimiterFactory } from '../src/adapters/memory/rate-limiter.ts';
+import { RedisRateLimiterFactory } from '../src/adapters/redis/rate-limiter.ts';
 import type { RateLimiterFactory } from '../src/rate-limit/rate-limiter.ts';
-import { RedisCircuit } from '../src/rate-limit/redis-circuit.ts';
+import { RedisCircuit } from '../src/adapters/redis/circuit.ts';
 
 const namespace = createRedisNamespace();
 const connections: Redis[] = [];

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createRedisNamespace, redisUrl } from '@parley/testkit/vitest';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MemoryVoiceStore } from '../src/adapters/memory-voice.store.ts';
-import { RedisVoiceStore } from '../src/adapters/redis-voice.store.ts';
+import { MemoryVoiceStore } from '../src/adapters/memory/voice-store.ts';
+import { RedisVoiceStore } from '../src/adapters/redis/voice-store.ts';
 import { NodeIncarnation } from '../src/cluster/node-identity.ts';
 import type { NodeIdentity, NodeRegistry } from '../src/cluster/node-registry.ts';
-import { RedisNodeRegistry } from '../src/cluster/node-registry.adapters.ts';
+import { RedisNodeRegistry } from '../src/adapters/redis/node-registry.ts';
 import type { VoiceJoinResult, VoiceSeat, VoiceStore } from '../src/domain/voice/voice.store.ts';
 
 const namespace = createRedisNamespace();

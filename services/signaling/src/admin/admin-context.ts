@@ -3,14 +3,14 @@ import type { ServerToClientEvents } from '@parley/protocol';
 import { Emitter } from '@socket.io/redis-emitter';
 import { Redis } from 'ioredis';
 import { connectDatabase } from '../adapters/database.ts';
-import { Argon2PasswordHasher } from '../adapters/password-hasher.ts';
+import { Argon2PasswordHasher } from '../adapters/argon2/password-hasher.ts';
 import { systemClock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { AccountService } from '../domain/accounts/account.service.ts';
 import { CommunityService } from '../domain/communities/community.service.ts';
 import { DiscoveryService } from '../domain/discovery/discovery.service.ts';
 import { Store } from '../domain/store.ts';
-import { SocketIoRealtime } from '../gateway/socket-io-realtime.ts';
+import { SocketIoRealtime } from '../adapters/socket-io/realtime.ts';
 import type { Logger } from '../logger.ts';
 import type { Realtime } from '../realtime/realtime.ts';
 

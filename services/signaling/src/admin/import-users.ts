@@ -1,6 +1,6 @@
 import { limits } from '@parley/protocol';
 import { z } from 'zod';
-import { isKnownPasswordHash } from '../adapters/legacy-password-hashes.ts';
+import { isKnownPasswordHash } from '../adapters/argon2/legacy-hashes.ts';
 import type { Store } from '../domain/store.ts';
 
 /**

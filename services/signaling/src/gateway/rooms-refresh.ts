@@ -1,10 +1,8 @@
-import type { InterServerEvents } from '@parley/protocol';
 import type { CommunityService } from '../domain/communities/community.service.ts';
 import type { Logger } from '../logger.ts';
+import type { RoomsRefresh } from '../realtime/realtime.ts';
 import { rooms } from '../realtime/rooms.ts';
 import type { ParleyServer } from './socket-server.ts';
-
-type RoomsRefresh = Parameters<InterServerEvents['rooms:refresh']>[0];
 
 /**
  * Recomputes which channel rooms this pod's sockets of a community's members

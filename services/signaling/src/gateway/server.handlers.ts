@@ -1,6 +1,6 @@
 import { serverJoinRequest, serverRefRequest } from '@parley/protocol';
 import type { CommunityService } from '../domain/communities/community.service.ts';
-import type { MembershipService } from '../domain/communities/membership.service.ts';
+import type { MembershipService } from '../domain/communities/membership/membership.service.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
 import { clientAddress } from './client-address.ts';
 import { actorOf, type EventHandler, type EventHandlers } from './event-handler.ts';

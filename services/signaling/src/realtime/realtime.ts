@@ -1,8 +1,11 @@
-import type { ServerToClientEvents, SessionEndReason } from '@parley/protocol';
+import type { InterServerEvents, ServerToClientEvents, SessionEndReason } from '@parley/protocol';
+
+/** A community's channel rooms to recompute: for these users' connections, or all its members'. */
+export type RoomsRefresh = Parameters<InterServerEvents['rooms:refresh']>[0];
 
 /**
  * What domain code may ask of the live connections, whichever pod holds them.
- * Implemented over Socket.IO rooms (gateway/socket-io-realtime.ts) in a pod,
+ * Implemented over Socket.IO rooms (adapters/socket-io/realtime.ts) in a pod,
  * and over the Redis emitter in the admin CLI.
  */
 export interface Realtime {
@@ -27,4 +30,9 @@ export interface Realtime {
    * the channel rooms of its connections of these users (all members when omitted).
    */
   refreshRooms(serverId: string, userIds?: string[]): void;
+}
+
+/** How a pod hears that its own connections' channel rooms must be recomputed (`Realtime.refreshRooms` here). */
+export interface RoomsRefreshSource {
+  onRefreshRooms(listener: (event: RoomsRefresh) => void): void;
 }

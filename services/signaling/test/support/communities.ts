@@ -1,6 +1,6 @@
 import type { Database } from '@parley/db';
 import type { BuiltinRole } from '@parley/protocol';
-import { admitMember } from '../../src/domain/communities/admission.ts';
+import { admitMember } from '../../src/domain/communities/membership/admission.ts';
 import { Store } from '../../src/domain/store.ts';
 
 /**

@@ -4,7 +4,7 @@ import type { Clock } from '../../clock.ts';
 import { AppError } from '../../errors.ts';
 import type { Actor } from '../accounts/actor.ts';
 import type { CommunityService } from '../communities/community.service.ts';
-import { loadAccess } from '../communities/member-access.ts';
+import { loadAccess } from '../communities/access/member-access.ts';
 import type { Store } from '../store.ts';
 import { toChatMessages } from './chat.mappers.ts';
 import type { MessageWithAuthor } from './message.repository.ts';

@@ -13,10 +13,10 @@ import type {
   ServerPreview,
 } from '@parley/protocol';
 import { PARLEY_VERSION } from '../../version.ts';
-import type { BanWithUser } from './ban.repository.ts';
-import type { JoinRequestWithUser } from './join-request.repository.ts';
+import type { BanWithUser } from './moderation/ban.repository.ts';
+import type { JoinRequestWithUser } from './membership/join-request.repository.ts';
 import type { MemberWithUser } from './member.repository.ts';
-import { isMuted } from './permissions.ts';
+import { isMuted } from './access/permissions.ts';
 
 /** Rows to the public shapes of `@parley/protocol`. */
 

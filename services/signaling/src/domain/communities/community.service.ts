@@ -7,8 +7,8 @@ import type { Clock } from '../../clock.ts';
 import type { Actor } from '../accounts/actor.ts';
 import type { Repositories, Store } from '../store.ts';
 import { toChannel, toServer } from './community.mappers.ts';
-import { admitMember } from './admission.ts';
-import { channelPermissionsOf, isMuted, viewableChannels, type Grant } from './permissions.ts';
+import { admitMember } from './membership/admission.ts';
+import { channelPermissionsOf, isMuted, viewableChannels, type Grant } from './access/permissions.ts';
 
 export const DEFAULT_TEXT_CHANNEL = 'general';
 export const DEFAULT_VOICE_CHANNEL = 'Voice';

@@ -10,7 +10,7 @@ import type { PasswordHasher } from '../accounts/password-hasher.ts';
 import type { Store } from '../store.ts';
 import { roomsOfCommunity } from './community-rooms.ts';
 import { toServer } from './community.mappers.ts';
-import { loadAccess } from './member-access.ts';
+import { loadAccess } from './access/member-access.ts';
 import type { LiveState } from './live-state.ts';
 
 type ServerChanges = Omit<Updateable<ServersTable>, 'id' | 'created_at'>;

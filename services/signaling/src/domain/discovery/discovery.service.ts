@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Clock } from '../../clock.ts';
 import { AppError } from '../../errors.ts';
 import { toPreview } from '../communities/community.mappers.ts';
-import { decodeCursor, encodeCursor, pageOf } from '../communities/page-cursor.ts';
+import { decodeCursor, encodeCursor, pageOf } from '../page-cursor.ts';
 import type { Store } from '../store.ts';
 import type { TrendingFormula } from './activity.repository.ts';
 
