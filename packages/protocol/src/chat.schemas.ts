@@ -1,10 +1,9 @@
 import { z } from 'zod';
+import { id } from './ids.ts';
 import { limits } from './limits.ts';
 import { text } from './text.ts';
 
 /** Zod schemas of the chat events and endpoints (see schemas.ts for the conventions). */
-
-const id = z.uuid({ error: 'must be a UUID' });
 
 const messageText = text().trim().min(1, 'must not be empty').max(limits.messageText.max);
 

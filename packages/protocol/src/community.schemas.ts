@@ -1,11 +1,10 @@
 import { z } from 'zod';
+import { id } from './ids.ts';
 import { limits } from './limits.ts';
 import { CLEAN_TEXT_MESSAGE, isCleanText, text } from './text.ts';
 import { channelPermissions, permissions } from './permissions.ts';
 
 /** Zod schemas of the community events and endpoints (see schemas.ts for the conventions). */
-
-const id = z.uuid({ error: 'must be a UUID' });
 
 const serverName = text().trim().min(1).max(limits.serverName.max);
 const serverDescription = text().trim().max(limits.serverDescription.max);
@@ -186,6 +185,3 @@ export const searchQuery = pageQuery.extend({
   q: text().trim().min(limits.searchQuery.min).max(limits.searchQuery.max),
 });
 export type SearchQuery = z.output<typeof searchQuery>;
-
-/** Path parameters. */
-export const serverIdParam = z.object({ serverId: id });

@@ -2,6 +2,7 @@ export * from './chat.schemas.ts';
 export * from './community.schemas.ts';
 export * from './errors.ts';
 export * from './events.ts';
+export { isUuid } from './ids.ts';
 export * from './limits.ts';
 export * from './models.ts';
 export * from './permissions.ts';

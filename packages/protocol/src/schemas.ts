@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { id } from './ids.ts';
 import { limits } from './limits.ts';
 import { plainDataProblem } from './plain-data.ts';
 import { text } from './text.ts';
@@ -8,8 +9,6 @@ import { text } from './text.ts';
  * may use them to validate before sending. Unknown keys are stripped, so the
  * seeds' extra fields (such as `accessToken` on `chat:send`) are accepted and ignored.
  */
-
-const id = z.uuid({ error: 'must be a UUID' });
 
 const username = z
   .string()

@@ -1,10 +1,9 @@
 import { z } from 'zod';
+import { id } from './ids.ts';
 import { limits } from './limits.ts';
 import { text } from './text.ts';
 
 /** Zod schemas of presence, voice and WebRTC relay events (see schemas.ts for the conventions). */
-
-const id = z.uuid({ error: 'must be a UUID' });
 
 export const presenceStatuses = ['online', 'idle', 'dnd', 'offline'] as const;
 /** A user's presence, aggregated over all their connections. */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { AuthMode } from './domain/accounts/authenticator.ts';
 import type { OidcSettings } from './domain/accounts/oidc-token-verifier.ts';
+import type { TurnSettings } from './domain/voice/ice-servers.ts';
 import type { AttemptGuardPolicy } from './rate-limit/attempt-guard.ts';
 import { parseRateLimit, type RateLimitRule } from './rate-limit/rate-limit-rule.ts';
 
@@ -72,7 +73,7 @@ export interface Config {
     readonly sfuUrls: readonly string[];
     readonly stunServers: readonly string[];
     /** TURN servers and the secret shared with them for short-lived credentials (TURN REST API). */
-    readonly turn: { readonly urls: readonly string[]; readonly secret: string; readonly credentialTtlSeconds: number } | undefined;
+    readonly turn: TurnSettings | undefined;
     /** The SFU join tokens: lifetime, `iss`, `aud`, and how often the signing key is replaced. */
     readonly token: {
       readonly ttlSeconds: number;

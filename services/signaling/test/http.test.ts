@@ -174,7 +174,7 @@ describe('bad input: a clear error, the process stays up, nothing is written', (
       code: 'channel_not_found',
       status: 404,
     });
-    await expect(outsider.fetchMessages('not-a-uuid')).rejects.toMatchObject({ code: 'invalid_payload', status: 400 });
+    await expect(outsider.fetchMessages('not-a-uuid')).rejects.toMatchObject({ code: 'channel_not_found', status: 404 });
     await expect(outsider.fetchMessages(channelId)).rejects.toMatchObject({ code: 'not_a_member', status: 403 });
     await expect(outsider.fetchMessages(channelId, { before: 'yesterday' })).rejects.toBeInstanceOf(ParleyError);
     await expect(owner.fetchMessages(channelId, { limit: 500 })).resolves.toEqual({ items: [], hasMore: false });

@@ -114,7 +114,7 @@ describe('/api/users/device-tokens', () => {
     ['an unknown platform', 'POST', '/api/users/device-tokens', '{"platform":"pager","token":"x"}', true, 400, 'invalid_payload'],
     ['an empty token', 'POST', '/api/users/device-tokens', '{"platform":"web","token":"  "}', true, 400, 'invalid_payload'],
     ['an oversized token', 'POST', '/api/users/device-tokens', JSON.stringify({ platform: 'web', token: 'x'.repeat(4097) }), true, 400, 'invalid_payload'],
-    ['a malformed id', 'DELETE', '/api/users/device-tokens/1%20or%201=1', undefined, true, 400, 'invalid_payload'],
+    ['a malformed id', 'DELETE', '/api/users/device-tokens/1%20or%201=1', undefined, true, 404, 'not_found'],
   ])('answers %s with a clear error and writes nothing', async (_label, method, path, body, signedIn, status, code) => {
     const { session } = await registerUser(node.url);
     const before = await node.database.db.selectFrom('device_tokens').select('id').execute();

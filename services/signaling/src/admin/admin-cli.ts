@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { isUuid } from '@parley/protocol';
 import type { AdminContext } from './admin-context.ts';
 import { importUsers } from './import-users.ts';
 
@@ -13,12 +14,11 @@ interface AdminCommand {
   run(context: AdminContext, values: Record<string, string | undefined>, print: Output): Promise<number>;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A user named by id or by username. */
 async function findUser(context: AdminContext, idOrUsername: string) {
   const { users } = context.store.repos;
-  return (UUID.test(idOrUsername) ? await users.get(idOrUsername) : undefined) ?? (await users.getByUsername(idOrUsername));
+  return (isUuid(idOrUsername) ? await users.get(idOrUsername) : undefined) ?? (await users.getByUsername(idOrUsername));
 }
 
 /** A user named by `--user` (id or username) or, as in the Gryt seed, `--grytUserId` (their OIDC subject). */
@@ -60,7 +60,7 @@ export const adminCommands: Record<string, AdminCommand> = {
     options: { server: { type: 'string' }, user: { type: 'string' }, grytUserId: { type: 'string' } },
     async run(context, values, print) {
       const serverId = serverOption(context, values);
-      if (!serverId || !UUID.test(serverId)) return usageError(print, 'set-owner needs --server <id> (or SERVER_NAME set)');
+      if (!serverId || !isUuid(serverId)) return usageError(print, 'set-owner needs --server <id> (or SERVER_NAME set)');
       if (!values.user && !values.grytUserId) return usageError(print, 'set-owner needs --user or --grytUserId');
       const user = await findUserOption(context, values);
       if (!user) {
@@ -81,7 +81,7 @@ export const adminCommands: Record<string, AdminCommand> = {
     usage: 'feature --server <id> [--off]   list a discoverable community under GET /api/servers/featured (or stop)',
     options: { server: { type: 'string' }, off: { type: 'boolean' } },
     async run(context, values, print) {
-      if (!values.server || !UUID.test(values.server)) return usageError(print, 'feature needs --server <id>');
+      if (!values.server || !isUuid(values.server)) return usageError(print, 'feature needs --server <id>');
       const featured = values.off === undefined;
       try {
         await context.discovery.setFeatured(values.server, featured);

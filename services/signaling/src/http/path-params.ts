@@ -1,10 +1,12 @@
-import type { ErrorCode } from '@parley/protocol';
+import { isUuid, type ErrorCode } from '@parley/protocol';
 import { AppError } from '../errors.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** A path id; a malformed one answers like an unknown one, with `notFound`. */
+/**
+ * The one reading of an id in a path: a malformed id is answered like an
+ * unknown one, `404 notFound`, on every route (no error tells a caller
+ * whether a well-formed id exists that a malformed one could not).
+ */
 export function pathId(value: string | string[] | undefined, notFound: ErrorCode): string {
-  if (typeof value !== 'string' || !UUID.test(value)) throw new AppError(notFound);
+  if (!isUuid(value)) throw new AppError(notFound);
   return value.toLowerCase();
 }

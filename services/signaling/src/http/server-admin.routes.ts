@@ -5,27 +5,16 @@ import {
   updateChannelRequest,
   updateRoleRequest,
   updateServerRequest,
-  type ErrorCode,
 } from '@parley/protocol';
 import { Router, type Request } from 'express';
-import { z } from 'zod';
-import { AppError } from '../errors.ts';
 import { parsePayload } from '../validation.ts';
 import type { HttpAppDeps } from './app.ts';
 import { actorOf, requireActor } from './middleware.ts';
+import { pathId } from './path-params.ts';
 
-const uuid = z.uuid();
-
-/** A path id; a malformed one is answered like an unknown one. */
-function pathId(req: Request, name: 'serverId' | 'channelId' | 'roleId', notFound: ErrorCode): string {
-  const value = req.params[name];
-  if (!uuid.safeParse(value).success) throw new AppError(notFound);
-  return value as string;
-}
-
-const serverIdOf = (req: Request) => pathId(req, 'serverId', 'server_not_found');
-const channelIdOf = (req: Request) => pathId(req, 'channelId', 'channel_not_found');
-const roleIdOf = (req: Request) => pathId(req, 'roleId', 'role_not_found');
+const serverIdOf = (req: Request) => pathId(req.params.serverId, 'server_not_found');
+const channelIdOf = (req: Request) => pathId(req.params.channelId, 'channel_not_found');
+const roleIdOf = (req: Request) => pathId(req.params.roleId, 'role_not_found');
 
 /** `/api/servers/:serverId`: a community's settings, channels (with their overrides) and roles. */
 export function serverAdminRoutes(deps: HttpAppDeps): Router {

@@ -1,14 +1,13 @@
 import { addDeviceTokenRequest, loginRequest, registerRequest, updateMeRequest } from '@parley/protocol';
 import { Router } from 'express';
-import { z } from 'zod';
 import type { AccountService } from '../domain/accounts/account.service.ts';
 import type { Authenticator } from '../domain/accounts/authenticator.ts';
 import type { DeviceTokenService } from '../domain/accounts/device-token.service.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
 import { parsePayload } from '../validation.ts';
 import { actorOf, limitByIp, requireActor } from './middleware.ts';
+import { pathId } from './path-params.ts';
 
-const deviceTokenParams = z.object({ id: z.uuid({ error: 'must be a UUID' }) });
 
 /** `/api/users`: registration, sign-in and out, the signed-in profile, push device tokens. */
 export function usersRoutes(deps: {
@@ -57,8 +56,7 @@ export function usersRoutes(deps: {
   });
 
   router.delete('/device-tokens/:id', signedIn, async (req, res) => {
-    const { id } = parsePayload(deviceTokenParams, req.params);
-    await deps.deviceTokens.remove(actorOf(res), id);
+    await deps.deviceTokens.remove(actorOf(res), pathId(req.params.id, 'not_found'));
     res.status(204).end();
   });
 

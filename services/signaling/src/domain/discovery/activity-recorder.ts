@@ -1,3 +1,4 @@
+import { isUuid } from '@parley/protocol';
 import type { Clock } from '../../clock.ts';
 import type { Logger } from '../../logger.ts';
 import type { Store } from '../store.ts';
@@ -7,7 +8,6 @@ const HOUR_MS = 3_600_000;
 const DEFAULT_FLUSH_INTERVAL_MS = 30_000;
 /** (community, hour) pairs held between flushes; beyond it counts are dropped, not queued without end. */
 export const MAX_PENDING_ACTIVITY = 10_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Counts joins and messages per community per hour in memory and adds them
@@ -59,7 +59,7 @@ export class ActivityRecorder {
   }
 
   #record(serverId: string, field: 'joins' | 'messages'): void {
-    if (this.#closed || !UUID.test(serverId)) return;
+    if (this.#closed || !isUuid(serverId)) return;
     const id = serverId.toLowerCase();
     const hour = Math.floor(this.#clock.now().getTime() / HOUR_MS) * HOUR_MS;
     if (!Number.isFinite(hour)) return;

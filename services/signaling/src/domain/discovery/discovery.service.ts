@@ -1,4 +1,4 @@
-import type { Page, ServerPreview } from '@parley/protocol';
+import { isUuid, type Page, type ServerPreview } from '@parley/protocol';
 import { z } from 'zod';
 import type { Clock } from '../../clock.ts';
 import { AppError } from '../../errors.ts';
@@ -96,7 +96,7 @@ export class DiscoveryService {
    * discoverable communities are listed. Throws `server_not_found`.
    */
   async setFeatured(serverId: string, featured: boolean): Promise<ServerPreview> {
-    if (!z.uuid().safeParse(serverId).success) throw new AppError('server_not_found');
+    if (!isUuid(serverId)) throw new AppError('server_not_found');
     return this.#store.transaction(async (repos) => {
       const server = await repos.servers.update(serverId, { featured_at: featured ? this.#clock.now() : null });
       if (!server) throw new AppError('server_not_found');

@@ -1,7 +1,13 @@
 import { createHmac } from 'node:crypto';
 import type { IceServer } from '@parley/protocol';
 import type { Clock } from '../../clock.ts';
-import type { Config } from '../../config.ts';
+
+/** TURN servers and the secret shared with them (`TURN_URLS`, `TURN_SECRET`, `TURN_CREDENTIAL_TTL_S`). */
+export interface TurnSettings {
+  readonly urls: readonly string[];
+  readonly secret: string;
+  readonly credentialTtlSeconds: number;
+}
 
 /**
  * The STUN and TURN servers a client's peer connections use. TURN
@@ -12,10 +18,10 @@ import type { Config } from '../../config.ts';
  */
 export class IceServerProvider {
   readonly #stunServers: readonly string[];
-  readonly #turn: Config['voice']['turn'];
+  readonly #turn: TurnSettings | undefined;
   readonly #clock: Clock;
 
-  constructor(deps: { stunServers: readonly string[]; turn: Config['voice']['turn']; clock: Clock }) {
+  constructor(deps: { stunServers: readonly string[]; turn: TurnSettings | undefined; clock: Clock }) {
     this.#stunServers = deps.stunServers;
     this.#turn = deps.turn;
     this.#clock = deps.clock;
