@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { HttpAppDeps } from './app.ts';
+import type { HttpAppDeps } from './http-deps.ts';
 import { actorOf, limitWrites, requireActor } from './middleware.ts';
 import { pathId } from './path-params.ts';
 

@@ -1,7 +1,7 @@
 import { limits, pageQuery, searchQuery } from '@parley/protocol';
 import { Router } from 'express';
 import { parsePayload } from '../validation.ts';
-import type { HttpAppDeps } from './app.ts';
+import type { HttpAppDeps } from './http-deps.ts';
 import { limitByIp } from './middleware.ts';
 import { pathId } from './path-params.ts';
 

@@ -2,7 +2,7 @@ import { createInviteRequest, inviteCode, pageQuery } from '@parley/protocol';
 import { Router } from 'express';
 import { AppError } from '../errors.ts';
 import { parsePayload } from '../validation.ts';
-import type { HttpAppDeps } from './app.ts';
+import type { HttpAppDeps } from './http-deps.ts';
 import { actorOf, requireActor } from './middleware.ts';
 import { pathId } from './path-params.ts';
 

@@ -2,7 +2,7 @@ import { createJoinRequestRequest, decideJoinRequestRequest, pageQuery } from '@
 import { Router } from 'express';
 import { z } from 'zod';
 import { parsePayload } from '../validation.ts';
-import type { HttpAppDeps } from './app.ts';
+import type { HttpAppDeps } from './http-deps.ts';
 import { actorOf, requireActor } from './middleware.ts';
 import { pathId } from './path-params.ts';
 

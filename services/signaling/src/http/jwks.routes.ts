@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { HttpAppDeps } from './app.ts';
+import type { HttpAppDeps } from './http-deps.ts';
 import { limitByIp } from './middleware.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { createBanRequest, pageQuery, updateMemberRequest } from '@parley/protocol';
 import { Router } from 'express';
 import { parsePayload } from '../validation.ts';
-import type { HttpAppDeps } from './app.ts';
+import type { HttpAppDeps } from './http-deps.ts';
 import { actorOf, requireActor } from './middleware.ts';
 import { pathId } from './path-params.ts';
 

@@ -8,7 +8,7 @@ import {
 } from '@parley/protocol';
 import { Router, type Request } from 'express';
 import { parsePayload } from '../validation.ts';
-import type { HttpAppDeps } from './app.ts';
+import type { HttpAppDeps } from './http-deps.ts';
 import { actorOf, requireActor } from './middleware.ts';
 import { pathId } from './path-params.ts';
 
