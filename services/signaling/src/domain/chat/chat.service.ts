@@ -1,5 +1,5 @@
 import type { ChannelResume, ChatFetchResult, ChatMessage, ChatResumeResult } from '@parley/protocol';
-import { isUniqueViolation, type MessageRow } from '@parley/db';
+import type { MessageRow } from '@parley/db';
 import { limits } from '@parley/protocol';
 import { AppError } from '../../errors.ts';
 import type { Actor } from '../accounts/actor.ts';
@@ -8,6 +8,7 @@ import type { ActivityRecorder } from '../discovery/activity-recorder.ts';
 import type { Store } from '../store.ts';
 import { toChatMessage, toChatMessages } from './chat.mappers.ts';
 import type { HistoryCursor } from './message.repository.ts';
+import { UniqueConflict } from '../unique-conflict.ts';
 
 export interface SendMessage {
   conversationId: string;
@@ -69,7 +70,7 @@ export class ChatService {
             });
     } catch (error) {
       // The nonce was used before (a retry): its seq was given back; answer with the stored message.
-      const nonce = isUniqueViolation(error) ? message.nonce : null;
+      const nonce = error instanceof UniqueConflict ? message.nonce : null;
       const existing = nonce ? await this.#store.repos.messages.getByNonce(channel.id, actor.userId, nonce) : undefined;
       if (!existing) throw error;
       return { message: (await toChatMessages(this.#store, [existing], actor.userId))[0]!, created: false };

@@ -1,5 +1,6 @@
 import type { DB, MessageRow } from '@parley/db';
 import { sql, type Kysely } from 'kysely';
+import { unique } from '../unique-conflict.ts';
 
 export interface MessageWithAuthor extends MessageRow {
   author_username: string | null;
@@ -32,7 +33,7 @@ export class MessageRepository {
    * Takes the channel's next seq and stores the message with it, in one
    * statement (one round trip, no explicit transaction): the statement is
    * atomic, so when the insert fails (a nonce already used) the seq is given
-   * back and no gap appears. Throws the unique violation in that case.
+   * back and no gap appears. Throws `UniqueConflict` in that case.
    */
   async insertNext(values: {
     channelId: string;
@@ -41,14 +42,17 @@ export class MessageRepository {
     nonce: string | null;
     replyToId: string | null;
   }): Promise<MessageRow> {
-    const { rows } = await sql<MessageRow>`
+    const { rows } = await unique(
+      'a message with that nonce',
+      sql<MessageRow>`
       with next as (
         update channels set last_seq = last_seq + 1 where id = ${values.channelId} returning last_seq
       )
       insert into messages (channel_id, seq, author_id, text, nonce, reply_to_id)
       select ${values.channelId}, next.last_seq, ${values.authorId}, ${values.text}, ${values.nonce}, ${values.replyToId}
       from next
-      returning *`.execute(this.#db);
+      returning *`.execute(this.#db),
+    );
     if (!rows[0]) throw new Error(`channel ${values.channelId} does not exist`);
     return rows[0];
   }

@@ -1,6 +1,4 @@
-import type { ServersTable } from '@parley/db';
 import type { Server, UpdateServerRequest } from '@parley/protocol';
-import type { Updateable } from 'kysely';
 import type { Clock } from '../../clock.ts';
 import { AppError } from '../../errors.ts';
 import type { Realtime } from '../../realtime/realtime.ts';
@@ -12,8 +10,8 @@ import { roomsOfCommunity } from './community-rooms.ts';
 import { toServer } from './community.mappers.ts';
 import { loadAccess } from './access/member-access.ts';
 import type { LiveState } from './live-state.ts';
+import type { ServerChanges } from './server.repository.ts';
 
-type ServerChanges = Omit<Updateable<ServersTable>, 'id' | 'created_at'>;
 
 /** A community's own settings, and its deletion. */
 export class ServerSettingsService {

@@ -2,6 +2,9 @@ import type { DB, ServerRow } from '@parley/db';
 import { sql, type Kysely, type Updateable } from 'kysely';
 import type { ServersTable } from '@parley/db';
 
+/** The columns of a community its settings may change. */
+export type ServerChanges = Omit<Updateable<ServersTable>, 'id' | 'created_at'>;
+
 export class ServerRepository {
   readonly #db: Kysely<DB>;
 
@@ -46,7 +49,7 @@ export class ServerRepository {
       .executeTakeFirst();
   }
 
-  update(id: string, values: Omit<Updateable<ServersTable>, 'id' | 'created_at'>): Promise<ServerRow | undefined> {
+  update(id: string, values: ServerChanges): Promise<ServerRow | undefined> {
     return this.#db
       .updateTable('servers')
       .set({ ...values, updated_at: new Date() })

@@ -1,6 +1,7 @@
 import type { BuiltinRoleKey, DB, RoleRow } from '@parley/db';
 import { builtinRoles, type BuiltinRole } from '@parley/protocol';
 import type { Kysely } from 'kysely';
+import { unique } from '../../unique-conflict.ts';
 
 export class RoleRepository {
   readonly #db: Kysely<DB>;
@@ -88,26 +89,28 @@ export class RoleRepository {
       .execute();
   }
 
+  /** Throws `UniqueConflict` when the community has a role of that name (case-insensitively). */
   create(values: { serverId: string; name: string; rank: number; permissions: string[] }): Promise<RoleRow> {
-    return this.#db
-      .insertInto('roles')
-      .values({ server_id: values.serverId, name: values.name, rank: values.rank, permissions: values.permissions })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    return unique(
+      'a role of that name',
+      this.#db
+        .insertInto('roles')
+        .values({ server_id: values.serverId, name: values.name, rank: values.rank, permissions: values.permissions })
+        .returningAll()
+        .executeTakeFirstOrThrow(),
+    );
   }
 
+  /** Throws `UniqueConflict` when another role of the community has the new name. */
   update(
     serverId: string,
     id: string,
     values: { name?: string; rank?: number; permissions?: string[] },
   ): Promise<RoleRow | undefined> {
-    return this.#db
-      .updateTable('roles')
-      .set(values)
-      .where('server_id', '=', serverId)
-      .where('id', '=', id)
-      .returningAll()
-      .executeTakeFirst();
+    return unique(
+      'a role of that name',
+      this.#db.updateTable('roles').set(values).where('server_id', '=', serverId).where('id', '=', id).returningAll().executeTakeFirst(),
+    );
   }
 
   async delete(serverId: string, id: string): Promise<boolean> {

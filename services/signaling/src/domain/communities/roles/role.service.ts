@@ -1,4 +1,4 @@
-import { isUniqueViolation, type RoleRow } from '@parley/db';
+import type { RoleRow } from '@parley/db';
 import { limits, type Permission, type Role } from '@parley/protocol';
 import { AppError } from '../../../errors.ts';
 import type { Realtime } from '../../../realtime/realtime.ts';
@@ -8,6 +8,7 @@ import type { Store } from '../../store.ts';
 import { toRole } from '../community.mappers.ts';
 import { loadAccess, type MemberAccess } from '../access/member-access.ts';
 import type { LiveState } from '../live-state.ts';
+import { UniqueConflict } from '../../unique-conflict.ts';
 
 /** A role as the domain receives it: the schema's defaults applied. */
 export interface RoleInput {
@@ -165,7 +166,7 @@ async function nameTaken<T>(write: Promise<T>): Promise<T> {
   try {
     return await write;
   } catch (error) {
-    if (isUniqueViolation(error)) throw new AppError('name_taken', 'Another role of this server has that name', { cause: error });
+    if (error instanceof UniqueConflict) throw new AppError('name_taken', 'Another role of this server has that name', { cause: error });
     throw error;
   }
 }
