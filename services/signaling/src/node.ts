@@ -23,6 +23,7 @@ import { DeviceTokenService } from './domain/accounts/device-token.service.ts';
 import { ChatService } from './domain/chat/chat.service.ts';
 import { MessageActions } from './domain/chat/message-actions.service.ts';
 import { ChannelAdminService } from './domain/communities/channels/channel-admin.service.ts';
+import { ChannelAccess } from './domain/communities/access/channel-access.ts';
 import { CommunityService } from './domain/communities/community.service.ts';
 import { InviteService } from './domain/communities/membership/invite.service.ts';
 import { JoinRequestService } from './domain/communities/membership/join-request.service.ts';
@@ -162,11 +163,12 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
   });
   const deviceTokens = new DeviceTokenService({ store });
   const activity = new ActivityRecorder({ store, clock, logger });
-  const communities = new CommunityService({ store, realtime, clock });
+  const communities = new CommunityService({ store, realtime });
+  const access = new ChannelAccess({ store, clock });
   if (config.communities.defaultServerName) await communities.ensureDefaultServer(config.communities.defaultServerName);
   const presence = new PresenceService({ store, presence: presenceStore, realtime, logger });
   const voice = new VoiceService({
-    communities,
+    access,
     voice: voiceStore,
     realtime,
     tokens: new JoinTokenIssuer({
@@ -190,16 +192,16 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     intervalMs: config.heartbeat.intervalMs,
     logger,
   });
-  const membership = new MembershipService({ store, realtime, clock, hasher, joinAttempts, activity, communities, liveState });
+  const membership = new MembershipService({ store, realtime, clock, hasher, joinAttempts, activity, communities, access, liveState });
   const serverSettings = new ServerSettingsService({ store, realtime, clock, hasher, liveState });
   const channelAdmin = new ChannelAdminService({ store, realtime, liveState });
   const roles = new RoleService({ store, realtime, liveState });
   const invites = new InviteService({ store, clock });
   const moderation = new ModerationService({ store, realtime, clock, liveState });
-  const joinRequests = new JoinRequestService({ store, realtime, clock, activity, communities });
+  const joinRequests = new JoinRequestService({ store, realtime, clock, activity, access });
   const discovery = new DiscoveryService({ store, clock });
-  const chat = new ChatService({ store, communities, activity });
-  const messageActions = new MessageActions({ store, communities, clock });
+  const chat = new ChatService({ store, access, realtime, activity });
+  const messageActions = new MessageActions({ store, access, realtime, clock });
 
   // Transports
   const app = createHttpApp({
@@ -247,6 +249,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     clock,
     authenticator,
     communities,
+    access,
     membership,
     realtime,
     chat,

@@ -5,6 +5,7 @@ import { addMember } from './support/communities.ts';
 import { RecordingRealtime } from './support/recording-realtime.ts';
 import type { Actor } from '../src/domain/accounts/actor.ts';
 import { ChatService } from '../src/domain/chat/chat.service.ts';
+import { ChannelAccess } from '../src/domain/communities/access/channel-access.ts';
 import { CommunityService } from '../src/domain/communities/community.service.ts';
 import { Store } from '../src/domain/store.ts';
 import { systemClock } from '../src/clock.ts';
@@ -31,8 +32,8 @@ describe.each(databaseKinds)('ChatService on %s', (_kind, open) => {
     underTest = await open();
     database = underTest.database;
     store = new Store(database.db);
-    communities = new CommunityService({ store, realtime: new RecordingRealtime(), clock: systemClock });
-    chat = new ChatService({ store, communities });
+    communities = new CommunityService({ store, realtime: new RecordingRealtime() });
+    chat = new ChatService({ store, access: new ChannelAccess({ store, clock: systemClock }), realtime: new RecordingRealtime() });
   });
   afterAll(() => underTest.close());
 

@@ -60,7 +60,7 @@ export async function openAdminContext(config: Config, logger: Logger): Promise<
     sessionTtlMs: config.auth.sessionTokenTtlMs,
     mode: config.auth.mode,
   });
-  const communities = new CommunityService({ store, realtime, clock: systemClock });
+  const communities = new CommunityService({ store, realtime });
   if (config.communities.defaultServerName) await communities.ensureDefaultServer(config.communities.defaultServerName);
   return {
     config,

@@ -11,7 +11,6 @@ import type { ChatService } from '../domain/chat/chat.service.ts';
 import type { MessageActions } from '../domain/chat/message-actions.service.ts';
 import type { Metrics } from '../metrics.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
-import { rooms } from '../realtime/rooms.ts';
 import { actorOf, type EventHandler, type EventHandlers } from './event-handler.ts';
 
 export interface ChatLimiters {
@@ -24,10 +23,7 @@ export interface ChatLimiters {
   chatResume: RateLimiter;
 }
 
-/**
- * The chat events. Every broadcast goes to the channel's room on every pod,
- * the actor's other devices included, not back to the acting socket (it has the ack).
- */
+/** The chat events: each parses, delegates to the chat domain (which announces what happened), and answers. */
 export function chatHandlers(deps: {
   chat: ChatService;
   messageActions: MessageActions;
@@ -39,10 +35,7 @@ export function chatHandlers(deps: {
     limiter: deps.limiters.chatSend,
     async handle(socket, input) {
       const { message, created } = await deps.chat.send(actorOf(socket), input);
-      if (created) {
-        deps.metrics.chatMessagesPersisted.inc();
-        socket.to(rooms.channel(message.conversationId)).emit('chat:new', message);
-      }
+      if (created) deps.metrics.chatMessagesPersisted.inc();
       return { message };
     },
   };
@@ -57,10 +50,7 @@ export function chatHandlers(deps: {
     schema: chatEditRequest,
     limiter: deps.limiters.chatEdit,
     async handle(socket, input) {
-      const message = await deps.messageActions.edit(actorOf(socket), input);
-      // Reactions are the viewer's own view; the broadcast carries none, as chat:new does.
-      socket.to(rooms.channel(message.conversationId)).emit('chat:edited', { ...message, reactions: [] });
-      return { message };
+      return { message: await deps.messageActions.edit(actorOf(socket), input) };
     },
   };
 
@@ -68,8 +58,7 @@ export function chatHandlers(deps: {
     schema: chatDeleteRequest,
     limiter: deps.limiters.chatDelete,
     async handle(socket, input) {
-      const deleted = await deps.messageActions.delete(actorOf(socket), input);
-      socket.to(rooms.channel(deleted.conversationId)).emit('chat:deleted', deleted);
+      await deps.messageActions.delete(actorOf(socket), input);
       return {};
     },
   };
@@ -77,20 +66,14 @@ export function chatHandlers(deps: {
   const react: EventHandler<'chat:react', typeof chatReactRequest> = {
     schema: chatReactRequest,
     limiter: deps.limiters.chatReact,
-    async handle(socket, input) {
-      const reaction = await deps.messageActions.react(actorOf(socket), input);
-      socket.to(rooms.channel(reaction.conversationId)).emit('chat:reaction', reaction);
-      return reaction;
-    },
+    handle: (socket, input) => deps.messageActions.react(actorOf(socket), input),
   };
 
   const typing: EventHandler<'chat:typing', typeof chatTypingRequest> = {
     schema: chatTypingRequest,
     limiter: deps.limiters.chatTyping,
     async handle(socket, input) {
-      const indicator = await deps.messageActions.typing(actorOf(socket), input.conversationId);
-      // Ephemeral, at most once: not to the typist's own devices.
-      socket.to(rooms.channel(indicator.conversationId)).except(rooms.user(indicator.userId)).emit('chat:typing', indicator);
+      await deps.messageActions.typing(actorOf(socket), input.conversationId);
       return {};
     },
   };

@@ -21,9 +21,10 @@ export interface EventHandler<E extends ClientEventName, S extends z.ZodType = z
 
 export type EventHandlers = { [E in ClientEventName]?: EventHandler<E> };
 
+/** The actor behind a socket's event, acting through that connection. */
 export function actorOf(socket: ParleySocket): Actor {
   const { userId, sessionId, username, displayName, expiresAt } = socket.data;
-  return { userId, sessionId, username, displayName, expiresAt };
+  return { userId, sessionId, username, displayName, expiresAt, connectionId: socket.id };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.ts';
 import type { Authenticator } from '../domain/accounts/authenticator.ts';
 import type { ChatService } from '../domain/chat/chat.service.ts';
 import type { MessageActions } from '../domain/chat/message-actions.service.ts';
+import type { ChannelAccess } from '../domain/communities/access/channel-access.ts';
 import type { CommunityService } from '../domain/communities/community.service.ts';
 import type { MembershipService } from '../domain/communities/membership/membership.service.ts';
 import type { PresenceService } from '../domain/presence/presence.service.ts';
@@ -31,6 +32,7 @@ export interface GatewayDeps {
   clock: Clock;
   authenticator: Authenticator;
   communities: CommunityService;
+  access: ChannelAccess;
   membership: MembershipService;
   realtime: Realtime & RoomsRefreshSource;
   chat: ChatService;
@@ -69,7 +71,7 @@ export function attachGateway(io: ParleyServer, deps: GatewayDeps): Gateway {
     ...voiceHandlers(deps),
   };
 
-  const refreshRooms = roomsRefresher(io, deps.communities, deps.logger);
+  const refreshRooms = roomsRefresher(io, deps.access, deps.logger);
   deps.realtime.onRefreshRooms((event) => void refreshRooms(event));
   io.on('rooms:refresh', (event) => void refreshRooms(event));
 

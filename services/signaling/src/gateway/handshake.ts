@@ -1,6 +1,6 @@
 import { handshakeAuth, type ErrorPayload } from '@parley/protocol';
 import type { Authenticator } from '../domain/accounts/authenticator.ts';
-import type { CommunityService } from '../domain/communities/community.service.ts';
+import type { ChannelAccess } from '../domain/communities/access/channel-access.ts';
 import { AppError, reportError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { parsePayload } from '../validation.ts';
@@ -22,7 +22,7 @@ function connectError(payload: ErrorPayload): Error & { data: ErrorPayload } {
  */
 export function authenticateHandshake(deps: {
   authenticator: Authenticator;
-  communities: CommunityService;
+  access: ChannelAccess;
   admission: ConnectionAdmission;
   logger: Logger;
 }) {
@@ -57,7 +57,7 @@ export function authenticateHandshake(deps: {
         clientInstanceId: input.clientInstanceId,
         connectionScope: input.connectionScope ?? null,
       };
-      roomsToJoin.set(socket, await deps.communities.roomsOf(actor.userId));
+      roomsToJoin.set(socket, await deps.access.roomsOf(actor.userId));
       next();
     } catch (error) {
       const payload = reportError(log, error, { address: socket.handshake.address });

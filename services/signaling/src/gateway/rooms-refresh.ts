@@ -1,4 +1,4 @@
-import type { CommunityService } from '../domain/communities/community.service.ts';
+import type { ChannelAccess } from '../domain/communities/access/channel-access.ts';
 import type { Logger } from '../logger.ts';
 import type { RoomsRefresh } from '../realtime/realtime.ts';
 import { rooms } from '../realtime/rooms.ts';
@@ -9,7 +9,7 @@ import type { ParleyServer } from './socket-server.ts';
  * belong in, after its roles or channel overrides changed. Each pod does it
  * for its own sockets only (`io.local`), so no cross-pod socket fetch.
  */
-export function roomsRefresher(io: ParleyServer, communities: CommunityService, logger: Logger) {
+export function roomsRefresher(io: ParleyServer, access: ChannelAccess, logger: Logger) {
   const log = logger.child({ module: 'gateway.rooms' });
   return async ({ serverId, userIds }: RoomsRefresh): Promise<void> => {
     try {
@@ -18,7 +18,7 @@ export function roomsRefresher(io: ParleyServer, communities: CommunityService, 
         (socket) => !wanted || wanted.has(socket.data.userId),
       );
       if (sockets.length === 0) return;
-      const { all, byUser } = await communities.visibleChannels(serverId, [...new Set(sockets.map((socket) => socket.data.userId))]);
+      const { all, byUser } = await access.visibleChannels(serverId, [...new Set(sockets.map((socket) => socket.data.userId))]);
       for (const socket of sockets) {
         const visible = new Set(byUser.get(socket.data.userId) ?? []);
         for (const channelId of all) {

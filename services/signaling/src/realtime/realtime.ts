@@ -3,6 +3,9 @@ import type { InterServerEvents, ServerToClientEvents, SessionEndReason } from '
 /** A community's channel rooms to recompute: for these users' connections, or all its members'. */
 export type RoomsRefresh = Parameters<InterServerEvents['rooms:refresh']>[0];
 
+/** Who hears an emit: everyone in these rooms, on every pod, but those also in `except`. */
+export type Audience = string | string[] | { to: string | string[]; except: string | string[] };
+
 /**
  * What domain code may ask of the live connections, whichever pod holds them.
  * Implemented over Socket.IO rooms (adapters/socket-io/realtime.ts) in a pod,
@@ -17,9 +20,9 @@ export interface Realtime {
   addConnectionToRooms(connectionId: string, roomNames: string[]): void;
   /** Takes one connection, on whichever pod holds it, out of these rooms. */
   removeConnectionFromRooms(connectionId: string, roomNames: string[]): void;
-  /** Emits to everyone in these rooms, on every pod. */
+  /** Emits to everyone in the audience, on every pod. */
   emit<E extends keyof ServerToClientEvents>(
-    roomNames: string | string[],
+    audience: Audience,
     event: E,
     ...args: Parameters<ServerToClientEvents[E]>
   ): void;

@@ -1,10 +1,10 @@
 import type { ServerToClientEvents, SessionEndReason } from '@parley/protocol';
-import type { Realtime } from '../../src/realtime/realtime.ts';
+import type { Audience, Realtime } from '../../src/realtime/realtime.ts';
 
 /** A Realtime port for domain tests without sockets: it records what it was asked to do. */
 export class RecordingRealtime implements Realtime {
   readonly endedSessions: Array<{ sessionId: string; reason: SessionEndReason }> = [];
-  readonly emitted: Array<{ rooms: string | string[]; event: keyof ServerToClientEvents; payload: unknown }> = [];
+  readonly emitted: Array<{ audience: Audience; event: keyof ServerToClientEvents; payload: unknown }> = [];
   readonly roomChanges: Array<{ userId: string; change: 'join' | 'leave'; rooms: string[] }> = [];
   readonly connectionRoomChanges: Array<{ connectionId: string; change: 'join' | 'leave'; rooms: string[] }> = [];
   readonly refreshes: Array<{ serverId: string; userIds?: string[] }> = [];
@@ -25,8 +25,8 @@ export class RecordingRealtime implements Realtime {
     this.connectionRoomChanges.push({ connectionId, change: 'leave', rooms });
   }
 
-  emit<E extends keyof ServerToClientEvents>(rooms: string | string[], event: E, ...args: Parameters<ServerToClientEvents[E]>): void {
-    this.emitted.push({ rooms, event, payload: args[0] });
+  emit<E extends keyof ServerToClientEvents>(audience: Audience, event: E, ...args: Parameters<ServerToClientEvents[E]>): void {
+    this.emitted.push({ audience, event, payload: args[0] });
   }
 
   endSessions(sessionIds: string[], reason: SessionEndReason): void {

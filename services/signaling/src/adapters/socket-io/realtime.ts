@@ -1,5 +1,5 @@
 import type { ServerToClientEvents, SessionEndReason } from '@parley/protocol';
-import type { Realtime, RoomsRefresh, RoomsRefreshSource } from '../../realtime/realtime.ts';
+import type { Audience, Realtime, RoomsRefresh, RoomsRefreshSource } from '../../realtime/realtime.ts';
 import { rooms } from '../../realtime/rooms.ts';
 
 /**
@@ -12,6 +12,9 @@ export interface RoomOperator {
     socketsLeave(room: string | string[]): void;
     disconnectSockets(close?: boolean): void;
     emit<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): unknown;
+    except(room: string | string[]): {
+      emit<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): unknown;
+    };
   };
   /** Reaches the other pods (never this one). */
   serverSideEmit(event: 'rooms:refresh', payload: RoomsRefresh): unknown;
@@ -47,12 +50,9 @@ export class SocketIoRealtime implements Realtime, RoomsRefreshSource {
     if (roomNames.length > 0) this.#io.in(rooms.connection(connectionId)).socketsLeave(roomNames);
   }
 
-  emit<E extends keyof ServerToClientEvents>(
-    roomNames: string | string[],
-    event: E,
-    ...args: Parameters<ServerToClientEvents[E]>
-  ): void {
-    this.#io.in(roomNames).emit(event, ...args);
+  emit<E extends keyof ServerToClientEvents>(audience: Audience, event: E, ...args: Parameters<ServerToClientEvents[E]>): void {
+    if (typeof audience === 'string' || Array.isArray(audience)) this.#io.in(audience).emit(event, ...args);
+    else this.#io.in(audience.to).except(audience.except).emit(event, ...args);
   }
 
   endSessions(sessionIds: string[], reason: SessionEndReason): void {

@@ -7,4 +7,9 @@ export interface Actor {
   displayName: string;
   /** When the presented credential stops being valid (epoch ms). */
   expiresAt: number;
+  /**
+   * The connection (Socket.IO socket id) the actor acts through, when any:
+   * it has the acknowledgement, so broadcasts of the action skip it.
+   */
+  connectionId?: string;
 }

@@ -3,12 +3,14 @@ import type { MessageRow } from '@parley/db';
 import { limits } from '@parley/protocol';
 import { AppError } from '../../errors.ts';
 import type { Actor } from '../accounts/actor.ts';
-import type { CommunityService } from '../communities/community.service.ts';
+import type { ChannelAccess } from '../communities/access/channel-access.ts';
 import type { ActivityRecorder } from '../discovery/activity-recorder.ts';
 import type { Store } from '../store.ts';
 import { toChatMessage, toChatMessages } from './chat.mappers.ts';
 import type { HistoryCursor } from './message.repository.ts';
 import { UniqueConflict } from '../unique-conflict.ts';
+import type { Realtime } from '../../realtime/realtime.ts';
+import { channelExceptOrigin } from './chat-audience.ts';
 
 export interface SendMessage {
   conversationId: string;
@@ -30,24 +32,27 @@ export interface FetchHistory {
 /** Durable, ordered, idempotent chat: sending, history, and replay after a reconnect. */
 export class ChatService {
   readonly #store: Store;
-  readonly #communities: CommunityService;
+  readonly #access: ChannelAccess;
+  readonly #realtime: Realtime;
   readonly #activity: ActivityRecorder | undefined;
 
   /** `activity` counts messages per community for the trending ranking. */
-  constructor(deps: { store: Store; communities: CommunityService; activity?: ActivityRecorder }) {
+  constructor(deps: { store: Store; access: ChannelAccess; realtime: Realtime; activity?: ActivityRecorder }) {
     this.#store = deps.store;
-    this.#communities = deps.communities;
+    this.#access = deps.access;
+    this.#realtime = deps.realtime;
     this.#activity = deps.activity;
   }
 
   /**
-   * Stores a message and resolves once it is committed. A repeated
-   * (author, channel, nonce) returns the first message with `created: false`
-   * and writes nothing. Throws `channel_not_found`, `not_a_member`,
+   * Stores a message and resolves once it is committed, then announces it
+   * (`chat:new`) to the channel on every pod, but to the connection it came
+   * through. A repeated (author, channel, nonce) returns the first message
+   * with `created: false`, writes nothing and announces nothing. Throws `channel_not_found`, `not_a_member`,
    * `forbidden`, `muted`, `invalid_reply`, `invalid_attachment`.
    */
   async send(actor: Actor, input: SendMessage): Promise<{ message: ChatMessage; created: boolean }> {
-    const channel = await this.#communities.requireTextChannel(actor.userId, input.conversationId, 'send_messages');
+    const channel = await this.#access.requireTextChannel(actor.userId, input.conversationId, 'send_messages');
     const attachments = input.attachments ?? [];
     await this.#checkReplyAndAttachments(actor, channel.id, input.replyToMessageId, attachments);
     const message = {
@@ -77,7 +82,9 @@ export class ChatService {
     }
     this.#activity?.recordMessage(channel.server_id);
     const author = { author_username: actor.username, author_display_name: actor.displayName };
-    return { message: toChatMessage({ ...row, ...author }, { attachments }), created: true };
+    const sent = toChatMessage({ ...row, ...author }, { attachments });
+    this.#realtime.emit(channelExceptOrigin(sent.conversationId, actor), 'chat:new', sent);
+    return { message: sent, created: true };
   }
 
   /**
@@ -86,7 +93,7 @@ export class ChatService {
    * Throws `channel_not_found`, `not_a_member`, `forbidden`.
    */
   async fetch(actor: Actor, input: FetchHistory): Promise<ChatFetchResult> {
-    const channel = await this.#communities.requireTextChannel(actor.userId, input.conversationId, 'view_channels');
+    const channel = await this.#access.requireTextChannel(actor.userId, input.conversationId, 'view_channels');
     const limit = Math.min(input.limit ?? limits.fetchLimit.default, limits.fetchLimit.max);
     const messages = this.#store.repos.messages;
     const rows =
@@ -105,7 +112,7 @@ export class ChatService {
    */
   async resume(actor: Actor, lastSeqs: Record<string, number>): Promise<ChatResumeResult> {
     const requested = Object.entries(lastSeqs);
-    const { channels } = await this.#communities.viewableBy(actor.userId);
+    const { channels } = await this.#access.viewableBy(actor.userId);
     const viewable = new Map(channels.filter((channel) => channel.type === 'text').map((channel) => [channel.id, channel]));
     const results = await Promise.all(
       requested.map(async ([conversationId, seq]): Promise<ChannelResume> => {

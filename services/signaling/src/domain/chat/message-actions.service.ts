@@ -3,26 +3,35 @@ import { limits } from '@parley/protocol';
 import type { Clock } from '../../clock.ts';
 import { AppError } from '../../errors.ts';
 import type { Actor } from '../accounts/actor.ts';
-import type { CommunityService } from '../communities/community.service.ts';
+import type { ChannelAccess } from '../communities/access/channel-access.ts';
 import { loadAccess } from '../communities/access/member-access.ts';
 import type { Store } from '../store.ts';
 import { toChatMessages } from './chat.mappers.ts';
 import type { MessageWithAuthor } from './message.repository.ts';
+import type { Realtime } from '../../realtime/realtime.ts';
+import { rooms } from '../../realtime/rooms.ts';
+import { channelExceptOrigin } from './chat-audience.ts';
 
 interface MessageRef {
   conversationId: string;
   messageId: string;
 }
 
-/** What members do to messages after sending them: edit, delete, react; and typing indicators. */
+/**
+ * What members do to messages after sending them: edit, delete, react; and
+ * typing indicators. Each is announced to the channel on every pod, but to
+ * the connection it came through (which has the acknowledgement).
+ */
 export class MessageActions {
   readonly #store: Store;
-  readonly #communities: CommunityService;
+  readonly #access: ChannelAccess;
+  readonly #realtime: Realtime;
   readonly #clock: Clock;
 
-  constructor(deps: { store: Store; communities: CommunityService; clock: Clock }) {
+  constructor(deps: { store: Store; access: ChannelAccess; realtime: Realtime; clock: Clock }) {
     this.#store = deps.store;
-    this.#communities = deps.communities;
+    this.#access = deps.access;
+    this.#realtime = deps.realtime;
     this.#clock = deps.clock;
   }
 
@@ -37,6 +46,8 @@ export class MessageActions {
     const updated = await this.#store.repos.messages.updateText(message.id, input.text, this.#clock.now());
     if (!updated) throw new AppError('message_not_found');
     const [edited] = await toChatMessages(this.#store, [{ ...message, ...updated }], actor.userId);
+    // Reactions are the viewer's own view; the broadcast carries none, as chat:new does.
+    this.#realtime.emit(channelExceptOrigin(edited!.conversationId, actor), 'chat:edited', { ...edited!, reactions: [] });
     return edited!;
   }
 
@@ -45,7 +56,7 @@ export class MessageActions {
    * channel. Throws `channel_not_found`, `not_a_member`, `forbidden`, `message_not_found`.
    */
   async delete(actor: Actor, input: MessageRef): Promise<{ conversationId: string; messageId: string; seq: number }> {
-    const channel = await this.#communities.requireTextChannel(actor.userId, input.conversationId, 'view_channels');
+    const channel = await this.#access.requireTextChannel(actor.userId, input.conversationId, 'view_channels');
     const message = await this.#store.repos.messages.getInChannel(channel.id, input.messageId);
     if (!message || message.deleted_at) throw new AppError('message_not_found');
     if (message.author_id !== actor.userId) {
@@ -58,7 +69,9 @@ export class MessageActions {
       }
     }
     if (!(await this.#store.repos.messages.softDelete(message.id, this.#clock.now()))) throw new AppError('message_not_found');
-    return { conversationId: channel.id, messageId: message.id, seq: message.seq };
+    const deleted = { conversationId: channel.id, messageId: message.id, seq: message.seq };
+    this.#realtime.emit(channelExceptOrigin(channel.id, actor), 'chat:deleted', deleted);
+    return deleted;
   }
 
   /**
@@ -75,18 +88,29 @@ export class MessageActions {
     }
     const added = await reactions.toggle(message.id, actor.userId, input.emoji);
     const count = await reactions.count(message.id, input.emoji);
-    return { conversationId: message.channel_id, messageId: message.id, emoji: input.emoji, userId: actor.userId, added, count };
+    const reaction = { conversationId: message.channel_id, messageId: message.id, emoji: input.emoji, userId: actor.userId, added, count };
+    this.#realtime.emit(channelExceptOrigin(message.channel_id, actor), 'chat:reaction', reaction);
+    return reaction;
   }
 
-  /** The typing indicator to show the channel. Throws as `chat:send` would. */
-  async typing(actor: Actor, conversationId: string): Promise<ChatTypingEvent> {
-    const channel = await this.#communities.requireTextChannel(actor.userId, conversationId, 'send_messages');
-    return { conversationId: channel.id, userId: actor.userId, displayName: actor.displayName, expiresInMs: limits.typingIndicatorMs };
+  /**
+   * Shows the channel that the actor types: ephemeral, at most once, and not
+   * to the typist's own devices. Throws as `chat:send` would.
+   */
+  async typing(actor: Actor, conversationId: string): Promise<void> {
+    const channel = await this.#access.requireTextChannel(actor.userId, conversationId, 'send_messages');
+    const indicator: ChatTypingEvent = {
+      conversationId: channel.id,
+      userId: actor.userId,
+      displayName: actor.displayName,
+      expiresInMs: limits.typingIndicatorMs,
+    };
+    this.#realtime.emit({ to: rooms.channel(channel.id), except: rooms.user(actor.userId) }, 'chat:typing', indicator);
   }
 
   /** A live message of a channel where the actor holds `permission`. */
   async #message(actor: Actor, ref: MessageRef, permission: 'send_messages'): Promise<MessageWithAuthor> {
-    const channel = await this.#communities.requireTextChannel(actor.userId, ref.conversationId, permission);
+    const channel = await this.#access.requireTextChannel(actor.userId, ref.conversationId, permission);
     const message = await this.#store.repos.messages.getInChannel(channel.id, ref.messageId);
     if (!message || message.deleted_at) throw new AppError('message_not_found');
     return message;

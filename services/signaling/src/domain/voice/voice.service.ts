@@ -6,7 +6,7 @@ import { AppError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { Realtime } from '../../realtime/realtime.ts';
 import { rooms } from '../../realtime/rooms.ts';
-import type { CommunityService } from '../communities/community.service.ts';
+import type { ChannelAccess } from '../communities/access/channel-access.ts';
 import type { IceServerProvider } from './ice-servers.ts';
 import type { JoinTokenIssuer } from './join-token.ts';
 import { roomIdOf, seatPermissions, toParticipant } from './voice.mappers.ts';
@@ -40,7 +40,7 @@ function audienceOf(channelId: string): string[] {
  * permissions, mints grants and announces what changed.
  */
 export class VoiceService implements NodeScopedState {
-  readonly #communities: CommunityService;
+  readonly #access: ChannelAccess;
   readonly #voice: VoiceStore;
   readonly #realtime: Realtime;
   readonly #tokens: JoinTokenIssuer;
@@ -59,7 +59,7 @@ export class VoiceService implements NodeScopedState {
   readonly #pendingReleases = new Map<string, VoiceConnection>();
 
   constructor(deps: {
-    communities: CommunityService;
+    access: ChannelAccess;
     voice: VoiceStore;
     realtime: Realtime;
     tokens: JoinTokenIssuer;
@@ -68,7 +68,7 @@ export class VoiceService implements NodeScopedState {
     settings: VoiceSettings;
     logger: Logger;
   }) {
-    this.#communities = deps.communities;
+    this.#access = deps.access;
     this.#voice = deps.voice;
     this.#realtime = deps.realtime;
     this.#tokens = deps.tokens;
@@ -86,7 +86,7 @@ export class VoiceService implements NodeScopedState {
   async request(connection: VoiceConnection, channelId: string): Promise<VoiceGrant> {
     if (this.#settings.sfuUrls.length === 0) throw new AppError('voice_unavailable');
     const { userId, clientInstanceId, connectionId } = connection;
-    const { channel, canSpeak } = await this.#communities.requireVoiceChannel(userId, channelId);
+    const { channel, canSpeak } = await this.#access.requireVoiceChannel(userId, channelId);
     const result = await this.#voice.join(
       { userId, serverId: channel.server_id, channelId, clientInstanceId, connectionId, serverMuted: !canSpeak },
       this.#settings.maxUsers,
@@ -127,7 +127,7 @@ export class VoiceService implements NodeScopedState {
    * now (a timed mute may have run out since). Throws `muted` otherwise.
    */
   async #liftExpiredMute(seat: VoiceSeat): Promise<void> {
-    const { canSpeak } = await this.#communities.requireVoiceChannel(seat.userId, seat.channelId);
+    const { canSpeak } = await this.#access.requireVoiceChannel(seat.userId, seat.channelId);
     if (!canSpeak) throw new AppError('muted');
     await this.#voice.setServerMuted(seat.serverId, seat.userId, false);
   }
@@ -199,12 +199,12 @@ export class VoiceService implements NodeScopedState {
    * the others' server mute follows their `speak` permission and member mute.
    */
   async accessChanged(serverId: string, userIds?: readonly string[]): Promise<void> {
-    const channelIds = await this.#communities.voiceChannelIdsOf(serverId);
+    const channelIds = await this.#access.voiceChannelIdsOf(serverId);
     const seats = [...(await this.#voice.seats(channelIds)).values()].flat();
     for (const seat of seats.filter((candidate) => !userIds || userIds.includes(candidate.userId))) {
       let canSpeak: boolean;
       try {
-        ({ canSpeak } = await this.#communities.requireVoiceChannel(seat.userId, seat.channelId));
+        ({ canSpeak } = await this.#access.requireVoiceChannel(seat.userId, seat.channelId));
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
         await this.memberRemoved(serverId, seat.userId);

@@ -8,7 +8,7 @@ import type { Actor } from '../../accounts/actor.ts';
 import type { ActivityRecorder } from '../../discovery/activity-recorder.ts';
 import type { Store } from '../../store.ts';
 import { admitMember } from './admission.ts';
-import type { CommunityService } from '../community.service.ts';
+import type { ChannelAccess } from '../access/channel-access.ts';
 import { toJoinRequest } from '../community.mappers.ts';
 import { requestToJoin } from './join-request.rules.ts';
 import { loadAccess } from '../access/member-access.ts';
@@ -23,14 +23,14 @@ export class JoinRequestService {
   readonly #realtime: Realtime;
   readonly #clock: Clock;
   readonly #activity: ActivityRecorder;
-  readonly #communities: CommunityService;
+  readonly #access: ChannelAccess;
 
-  constructor(deps: { store: Store; realtime: Realtime; clock: Clock; activity: ActivityRecorder; communities: CommunityService }) {
+  constructor(deps: { store: Store; realtime: Realtime; clock: Clock; activity: ActivityRecorder; access: ChannelAccess }) {
     this.#store = deps.store;
     this.#realtime = deps.realtime;
     this.#clock = deps.clock;
     this.#activity = deps.activity;
-    this.#communities = deps.communities;
+    this.#access = deps.access;
   }
 
   /**
@@ -100,7 +100,7 @@ export class JoinRequestService {
       return (await admitMember(repos, { server: access.server, userId: request.user_id, nickname: null })) !== undefined;
     });
     if (admitted) {
-      const deps = { store: this.#store, realtime: this.#realtime, communities: this.#communities, clock: this.#clock };
+      const deps = { store: this.#store, realtime: this.#realtime, access: this.#access, clock: this.#clock };
       await announceJoin(deps, request.server_id, request.user_id);
       this.#activity.recordJoin(request.server_id);
     }

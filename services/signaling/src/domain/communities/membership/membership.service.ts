@@ -11,6 +11,7 @@ import type { PasswordHasher } from '../../accounts/password-hasher.ts';
 import type { ActivityRecorder } from '../../discovery/activity-recorder.ts';
 import type { Repositories, Store } from '../../store.ts';
 import { admitMember } from './admission.ts';
+import type { ChannelAccess } from '../access/channel-access.ts';
 import type { CommunityService } from '../community.service.ts';
 import { toChannel, toMember, toPreview, toRole, toServer } from '../community.mappers.ts';
 import { announcesMembers, removeFromCommunity } from '../community-rooms.ts';
@@ -35,6 +36,7 @@ export class MembershipService {
   readonly #joinAttempts: AttemptGuard;
   readonly #activity: ActivityRecorder;
   readonly #communities: CommunityService;
+  readonly #access: ChannelAccess;
   readonly #liveState: LiveState;
 
   constructor(deps: {
@@ -45,6 +47,7 @@ export class MembershipService {
     joinAttempts: AttemptGuard;
     activity: ActivityRecorder;
     communities: CommunityService;
+    access: ChannelAccess;
     liveState: LiveState;
   }) {
     this.#store = deps.store;
@@ -55,6 +58,7 @@ export class MembershipService {
     this.#joinAttempts = deps.joinAttempts;
     this.#activity = deps.activity;
     this.#communities = deps.communities;
+    this.#access = deps.access;
   }
 
   /**
@@ -232,19 +236,19 @@ export class MembershipService {
    * rooms and tells the members. Also used when a join request is approved.
    */
   async #announceJoin(serverId: string, userId: string): Promise<void> {
-    await announceJoin({ store: this.#store, realtime: this.#realtime, communities: this.#communities, clock: this.#clock }, serverId, userId);
+    await announceJoin({ store: this.#store, realtime: this.#realtime, access: this.#access, clock: this.#clock }, serverId, userId);
     this.#activity.recordJoin(serverId);
   }
 }
 
 /** See MembershipService#announceJoin. */
 export async function announceJoin(
-  deps: { store: Store; realtime: Realtime; communities: CommunityService; clock: Clock },
+  deps: { store: Store; realtime: Realtime; access: ChannelAccess; clock: Clock },
   serverId: string,
   userId: string,
 ): Promise<void> {
   const [{ byUser }, server, member] = await Promise.all([
-    deps.communities.visibleChannels(serverId, [userId]),
+    deps.access.visibleChannels(serverId, [userId]),
     deps.store.repos.servers.get(serverId),
     deps.store.repos.members.getWithUser(serverId, userId),
   ]);
