@@ -20,10 +20,10 @@ import { ConnectionBudget } from './connection-budget.ts';
 import type { ConnectionAdmission } from './connection-admission.ts';
 import { bindHandlers } from './event-handler.ts';
 import { presenceHandlers } from './presence.handlers.ts';
-import { authenticateHandshake, roomsToJoin } from './handshake.ts';
+import { authenticateHandshake } from './handshake.ts';
 import { roomsRefresher } from './rooms-refresh.ts';
 import { serverHandlers, type ServerLimiters } from './server.handlers.ts';
-import type { ParleyServer } from './socket-server.ts';
+import type { ParleyServer, ParleySocket } from './socket-server.ts';
 import { voiceConnectionOf, voiceHandlers, type VoiceLimiters } from './voice.handlers.ts';
 
 export interface GatewayDeps {
@@ -76,7 +76,8 @@ export function attachGateway(io: ParleyServer, deps: GatewayDeps): Gateway {
   io.on('rooms:refresh', (event) => void refreshRooms(event));
 
   deps.admission.watch(io);
-  io.use(authenticateHandshake(deps));
+  const roomsToJoin = new WeakMap<ParleySocket, string[]>();
+  io.use(authenticateHandshake({ ...deps, roomsToJoin }));
 
   /** A closed connection gives up its voice, then its presence; failures are retried on the next heartbeat. */
   async function leaveLiveState(socket: Parameters<typeof voiceConnectionOf>[0]): Promise<void> {

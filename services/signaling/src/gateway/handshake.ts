@@ -7,8 +7,6 @@ import { parsePayload } from '../validation.ts';
 import type { ConnectionAdmission } from './connection-admission.ts';
 import type { ParleySocket } from './socket-server.ts';
 
-/** Rooms loaded during the handshake, joined when the connection opens. */
-export const roomsToJoin = new WeakMap<ParleySocket, string[]>();
 
 /** What a client sees in `connect_error`: `err.message` and `err.data` ({ code, message, ... }). */
 function connectError(payload: ErrorPayload): Error & { data: ErrorPayload } {
@@ -25,6 +23,8 @@ export function authenticateHandshake(deps: {
   access: ChannelAccess;
   admission: ConnectionAdmission;
   logger: Logger;
+  /** Where the rooms loaded during the handshake wait until the connection opens and joins them. */
+  roomsToJoin: WeakMap<ParleySocket, string[]>;
 }) {
   const log = deps.logger.child({ module: 'gateway.handshake' });
   return async (socket: ParleySocket, next: (error?: Error) => void) => {
@@ -57,7 +57,7 @@ export function authenticateHandshake(deps: {
         clientInstanceId: input.clientInstanceId,
         connectionScope: input.connectionScope ?? null,
       };
-      roomsToJoin.set(socket, await deps.access.roomsOf(actor.userId));
+      deps.roomsToJoin.set(socket, await deps.access.roomsOf(actor.userId));
       next();
     } catch (error) {
       const payload = reportError(log, error, { address: socket.handshake.address });
