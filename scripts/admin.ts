@@ -1,7 +1,4 @@
-import { openAdminContext } from '../services/signaling/src/admin/admin-context.ts';
-import { parseAdminArgs, usage } from '../services/signaling/src/admin/admin-cli.ts';
-import { ConfigError, loadConfig } from '../services/signaling/src/config.ts';
-import { createLogger } from '../services/signaling/src/logger.ts';
+import { adminUsage, ConfigError, createLogger, loadConfig, openAdminContext, parseAdminArgs } from '@parley/signaling';
 
 // npm run admin -- <command> [options]
 // Operator actions against the same database (and, in a cluster, the same
@@ -16,7 +13,7 @@ try {
   print((error as Error).message);
 }
 if (!parsed) {
-  print(usage());
+  print(adminUsage());
   process.exit(2);
 }
 

@@ -1,10 +1,7 @@
 import { openDatabase, type Database } from '@parley/db';
 import { startBackingServices, type BackingServices } from './backing-services.ts';
 import { sql } from 'kysely';
-import { hashSessionToken, newSessionToken } from '../../services/signaling/src/domain/accounts/session-token.ts';
-import { admitMember } from '../../services/signaling/src/domain/communities/membership/admission.ts';
-import { DEFAULT_TEXT_CHANNEL } from '../../services/signaling/src/domain/communities/community.service.ts';
-import { Store } from '../../services/signaling/src/domain/store.ts';
+import { admitMember, DEFAULT_TEXT_CHANNEL, hashSessionToken, newSessionToken, Store } from '@parley/signaling';
 
 /** A user with a live session: `token` is what a client presents in its handshake. */
 export interface SeededUser {
