@@ -1,11 +1,27 @@
 import { defineConfig } from 'vitest/config';
 
-const workspaces = {
-  protocol: 'packages/protocol',
-  db: 'packages/db',
-  client: 'packages/client',
-  testkit: 'packages/testkit',
-  signaling: 'services/signaling',
+const cluster = 'services/*/test/**/*.cluster.test.ts';
+const fault = 'services/*/test/fault/**/*.test.ts';
+const fuzz = 'services/*/test/fuzz/**/*.test.ts';
+const abuse = 'services/*/test/abuse/**/*.test.ts';
+
+/**
+ * The test tiers (see the README): each is a project, run alone with
+ * `npm run test:<tier>`; `npm test` runs them all.
+ */
+const tiers: Record<string, { include: string[]; exclude?: string[] }> = {
+  // Pure code, beside it: no database, no Redis, no process.
+  unit: { include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts'] },
+  // Real Postgres and Redis, nodes in the test process.
+  node: { include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts'], exclude: [cluster, fault, fuzz, abuse] },
+  // Three real pod processes.
+  cluster: { include: [cluster] },
+  // Real processes killed and frozen under chat load, on private Redis and Postgres.
+  fault: { include: [fault] },
+  // Generated hostile input for every event and route.
+  fuzz: { include: [fuzz] },
+  // Floods against a real pod while other users keep chatting.
+  abuse: { include: [abuse] },
 };
 
 export default defineConfig({
@@ -19,9 +35,9 @@ export default defineConfig({
     maxWorkers: 2,
     reporters: ['default', 'json'],
     outputFile: { json: 'test-results/vitest.json' },
-    projects: Object.entries(workspaces).map(([name, dir]) => ({
+    projects: Object.entries(tiers).map(([name, files]) => ({
       extends: true,
-      test: { name, include: [`${dir}/src/**/*.test.ts`, `${dir}/test/**/*.test.ts`] },
+      test: { name, include: files.include, exclude: ['**/node_modules/**', ...(files.exclude ?? [])] },
     })),
   },
 });
