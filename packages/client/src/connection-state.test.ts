@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { reconnectDelay, RECONNECT_BASE_MS, RECONNECT_MAX_MS } from '../src/connection-state.ts';
+import { reconnectDelay, RECONNECT_BASE_MS, RECONNECT_MAX_MS } from './connection-state.ts';
 
 const samples = (attempt: number, retryAfterMs?: number) =>
   Array.from({ length: 500 }, () => reconnectDelay(attempt, retryAfterMs));

@@ -1,6 +1,6 @@
 import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOidcProvider, type OidcProviderHandle } from './oidc-provider.ts';
+import { startOidcProvider, type OidcProviderHandle } from '../src/oidc-provider.ts';
 
 let provider: OidcProviderHandle;
 

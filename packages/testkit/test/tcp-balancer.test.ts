@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterEach, expect, it } from 'vitest';
-import { freePort } from './free-port.ts';
-import { TcpBalancer } from './tcp-balancer.ts';
+import { freePort } from '../src/free-port.ts';
+import { TcpBalancer } from '../src/tcp-balancer.ts';
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {

@@ -2,6 +2,7 @@ import type { ParleySocket } from '@parley/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Argon2PasswordHasher } from '../src/adapters/argon2/password-hasher.ts';
 import { addMember } from './support/communities.ts';
+import { communityFixtures } from './support/community-fixtures.ts';
 import { rowCounts, startTestNode, type TestNode } from './support/test-node.ts';
 import { collectMessages, connect, emitUntyped, failureOf, nextEvent, OpenSockets, registerUser, type TestUser } from './support/users.ts';
 
@@ -36,10 +37,7 @@ function createInvite(owner: TestUser, serverId: string, body: object = {}) {
   return owner.http.request<{ code: string }>('POST', `/api/servers/${serverId}/invites`, body);
 }
 
-async function memberCount(serverId: string): Promise<number> {
-  const row = await node.database.db.selectFrom('servers').select('member_count').where('id', '=', serverId).executeTakeFirstOrThrow();
-  return row.member_count;
-}
+const { memberCount } = communityFixtures(() => node);
 
 describe('server:join', () => {
   it('joins an open community: ack and server:joined, every device of the user enters its rooms, members hear it', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ParleyHttpClient, ParleySocket } from '@parley/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowCounts, startTestNode, type TestNode } from './support/test-node.ts';
@@ -23,6 +24,50 @@ async function send(method: string, path: string, options: { token?: string; bod
   const text = await response.text();
   return { status: response.status, body: (text ? JSON.parse(text) : undefined) as { error?: { code: string } } | undefined };
 }
+
+describe('POST /api/users/register and /api/users/login', () => {
+  it('register returns a 64-hex token and stores only its SHA-256', async () => {
+    const { session } = await registerUser(node.url, 'Alice');
+    expect(session).toMatchObject({ username: 'Alice', displayName: 'Alice' });
+    expect(session.token).toMatch(/^[0-9a-f]{64}$/);
+    expect(session.expiresAt).toBeGreaterThan(Date.now() + 9 * 365 * 24 * 3600 * 1000);
+
+    const stored = await node.database.db.selectFrom('sessions').select('token_hash').where('user_id', '=', session.id).execute();
+    expect(stored).toEqual([{ token_hash: createHash('sha256').update(session.token).digest('hex') }]);
+    const user = await node.database.db.selectFrom('users').select('password_hash').where('id', '=', session.id).executeTakeFirst();
+    expect(user?.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+  });
+
+  it('login opens a second session and leaves the first valid', async () => {
+    const { session: first } = await registerUser(node.url, 'bob');
+    const second = await new ParleyHttpClient(node.url).login({ username: 'BOB', password: TEST_PASSWORD });
+    expect(second.id).toBe(first.id);
+    expect(second.token).not.toBe(first.token);
+    for (const token of [first.token, second.token]) {
+      await expect(new ParleyHttpClient(node.url, token).createServer({ name: 'ok' })).resolves.toBeDefined();
+    }
+  });
+
+  it('rejects a taken username regardless of case, and writes nothing', async () => {
+    await registerUser(node.url, 'carol');
+    const before = await rowCounts(node.database);
+    await expect(registerUser(node.url, 'CAROL')).rejects.toMatchObject({ code: 'username_taken', status: 409 });
+    expect(await rowCounts(node.database)).toEqual(before);
+  });
+
+  it('answers a wrong password and an unknown user alike', async () => {
+    await registerUser(node.url, 'dave');
+    const http = new ParleyHttpClient(node.url);
+    await expect(http.login({ username: 'dave', password: 'wrong password' })).rejects.toMatchObject({
+      code: 'invalid_credentials',
+      status: 401,
+    });
+    await expect(http.login({ username: 'nobody', password: 'wrong password' })).rejects.toMatchObject({
+      code: 'invalid_credentials',
+      status: 401,
+    });
+  });
+});
 
 describe('POST /api/users/logout', () => {
   it('revokes that token only (204), after which it is refused', async () => {
