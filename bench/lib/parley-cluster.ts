@@ -11,6 +11,12 @@ export const raisedRateLimits: Record<string, string> = {
   RATE_LIMIT_COMMUNITY_WRITE: '100000000/1m',
   RATE_LIMIT_AUTH: '100000000/1m',
   RATE_LIMIT_ACCOUNT_SYNC: '100000000/1m',
+  // Per-pod guards: every load client connects from 127.0.0.1, and an open loop keeps many sends in flight.
+  RATE_LIMIT_HANDSHAKE: '100000000/1m',
+  MAX_UNAUTHENTICATED_PER_IP: '1000000',
+  MAX_UNAUTHENTICATED_CONNECTIONS: '10000000',
+  RATE_LIMIT_SOCKET_EVENTS: '100000000/1m',
+  SOCKET_MAX_IN_FLIGHT: '1000',
 };
 
 /**
