@@ -22,6 +22,8 @@ export interface UsersTable {
   password_hash: string | null;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+  /** An uploaded image (purpose `avatar`). */
+  avatar_file_id: string | null;
 }
 
 export interface SessionsTable {
@@ -75,6 +77,8 @@ export interface ServersTable {
   featured_at: Date | null;
   /** The community's icon: an https URL. */
   icon_url: string | null;
+  /** The community's icon as an uploaded image (purpose `icon`); wins over `icon_url`. */
+  icon_file_id: string | null;
   /** Active members; kept by the transactions that add and remove them. */
   member_count: Generated<number>;
 }
@@ -174,10 +178,33 @@ export interface AuditLogTable {
 }
 
 /** An uploaded file; the uploads work adds its storage fields. For now: who owns it. */
+export type FilePurpose = 'attachment' | 'avatar' | 'icon';
+/** `pending`: presigned, not completed; `processing`: stored, thumbnails being made; `ready`; `failed` (see `failure_reason`). */
+export type FileStatus = 'pending' | 'processing' | 'ready' | 'failed';
+
+/** An uploaded file. Its object key, and its thumbnails', derive from its id. */
 export interface FilesTable {
   id: Generated<string>;
   owner_id: string;
   created_at: CreatedAt;
+  /** The uploader's file name, cleaned of path parts and control characters (metadata only, never a key). */
+  name: Generated<string>;
+  /** Bytes stored; 0 while pending. */
+  size: Generated<number>;
+  /** Sniffed from the bytes, never taken from the client. */
+  content_type: Generated<string>;
+  purpose: ColumnType<FilePurpose, FilePurpose | undefined>;
+  status: ColumnType<FileStatus, FileStatus | undefined>;
+  /** The size a presigned upload announced. */
+  declared_size: number | null;
+  failure_reason: string | null;
+  /** Of an image, once processed. */
+  width: number | null;
+  height: number | null;
+  /** A tiny blurred preview (ThumbHash, base64), painted before the thumbnail loads. */
+  placeholder: string | null;
+  /** True once the thumbnail objects exist. */
+  thumbnails: Generated<boolean>;
 }
 
 export interface MessageAttachmentsTable {
@@ -269,6 +296,7 @@ export interface DB {
 }
 
 export type UserRow = Selectable<UsersTable>;
+export type FileRow = Selectable<FilesTable>;
 export type SessionRow = Selectable<SessionsTable>;
 export type DeviceTokenRow = Selectable<DeviceTokensTable>;
 export type ServerRow = Selectable<ServersTable>;

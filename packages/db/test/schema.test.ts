@@ -17,6 +17,7 @@ const expected: { [T in keyof DB]: { [C in keyof DB[T]]-?: Column } } = {
     password_hash: { type: 'text', nullable: true },
     created_at: { type: 'timestamp with time zone', nullable: false },
     updated_at: { type: 'timestamp with time zone', nullable: false },
+    avatar_file_id: { type: 'uuid', nullable: true },
   },
   sessions: {
     id: { type: 'uuid', nullable: false },
@@ -56,6 +57,7 @@ const expected: { [T in keyof DB]: { [C in keyof DB[T]]-?: Column } } = {
     featured_at: { type: 'timestamp with time zone', nullable: true },
     icon_url: { type: 'text', nullable: true },
     member_count: { type: 'integer', nullable: false },
+    icon_file_id: { type: 'uuid', nullable: true },
   },
   channels: {
     id: { type: 'uuid', nullable: false },
@@ -150,6 +152,17 @@ const expected: { [T in keyof DB]: { [C in keyof DB[T]]-?: Column } } = {
     id: { type: 'uuid', nullable: false },
     owner_id: { type: 'uuid', nullable: false },
     created_at: { type: 'timestamp with time zone', nullable: false },
+    name: { type: 'text', nullable: false },
+    size: { type: 'bigint', nullable: false },
+    content_type: { type: 'text', nullable: false },
+    purpose: { type: 'text', nullable: false },
+    status: { type: 'text', nullable: false },
+    declared_size: { type: 'bigint', nullable: true },
+    failure_reason: { type: 'text', nullable: true },
+    width: { type: 'integer', nullable: true },
+    height: { type: 'integer', nullable: true },
+    placeholder: { type: 'text', nullable: true },
+    thumbnails: { type: 'boolean', nullable: false },
   },
   message_attachments: {
     message_id: { type: 'uuid', nullable: false },

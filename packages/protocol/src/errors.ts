@@ -68,6 +68,16 @@ export const errorCatalogue = {
   message_not_found: { status: 404, message: 'Message not found' },
   /** An attachment is not a file the sender uploaded. */
   invalid_attachment: { status: 400, message: 'An attachment is not one of your uploaded files' },
+  /** No file with that id that the caller may see (the same answer for one that exists but is private). */
+  file_not_found: { status: 404, message: 'File not found' },
+  /** An avatar or icon must be one of the caller's own uploaded images, processed (`ready`). */
+  invalid_file: { status: 400, message: 'The file cannot be used here' },
+  /** A presigned upload was completed before its bytes were stored. */
+  upload_incomplete: { status: 409, message: 'The upload has not been stored yet' },
+  /** The upload would take the user past their storage quota (`UPLOAD_QUOTA_BYTES`). */
+  quota_exceeded: { status: 413, message: 'Your storage quota is used up' },
+  /** Uploads are not configured on this cluster (no object storage). */
+  uploads_unavailable: { status: 503, message: 'Uploads are not available on this server' },
   /** `replyToMessageId` is not a message of the same channel. */
   invalid_reply: { status: 400, message: 'A reply must point to a message in the same channel' },
   /** Too much was missed to replay: fetch the channel's history afresh. */

@@ -3,6 +3,7 @@ import type { ErrorCode, ErrorPayload } from './errors.ts';
 import type {
   Channel,
   ChatMessage,
+  FileInfo,
   JoinRequest,
   Member,
   RemovalReason,
@@ -284,6 +285,12 @@ export interface ServerToClientEvents {
   /** To the community's room: a role was created or changed. */
   'role:updated': (role: Role) => void;
   'role:deleted': (event: { serverId: string; roleId: string }) => void;
+  /** To the uploader's connections: a file's processing finished (thumbnails, dimensions, placeholder). */
+  'file:ready': (file: FileInfo) => void;
+  /** To the uploader's connections: a file's processing failed; `failureReason` says why. */
+  'file:failed': (file: FileInfo) => void;
+  /** To the channel's readers: an attachment of a message changed (it became ready or failed). */
+  'chat:attachment': (event: { conversationId: string; messageId: string; attachment: FileInfo }) => void;
   /** To the requester's connections: a moderator approved or rejected their join request. */
   'join_request:updated': (request: JoinRequest) => void;
   /**

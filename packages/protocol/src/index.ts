@@ -4,6 +4,7 @@ export * from './errors.ts';
 export * from './events.ts';
 export { isUuid } from './ids.ts';
 export * from './limits.ts';
+export * from './media.schemas.ts';
 export * from './models.ts';
 export * from './permissions.ts';
 export * from './plain-data.ts';

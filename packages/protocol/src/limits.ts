@@ -59,6 +59,10 @@ export const limits = {
   /** Messages per `chat:fetch` page: default and maximum. */
   fetchLimit: { default: 50, max: 100 },
   clientInstanceId: { max: 128 },
+  /** Characters kept of an uploaded file's name (after cleaning). */
+  fileName: { max: 255 },
+  /** Characters of a presigned upload's declared content type. */
+  contentType: { max: 255 },
   connectionScope: { max: 256 },
   /** Characters in a bearer or handshake token (an OIDC JWT can be long). */
   token: { max: 8192 },

@@ -19,6 +19,8 @@ export interface UserProfile {
   id: string;
   username: string;
   displayName: string;
+  /** An uploaded image (`GET /api/files/:id`), readable by anyone; null for none. */
+  avatarFileId: string | null;
   createdAt: string;
   /** How this account can sign in: with a password, through an OpenID provider, or both. */
   signInMethods: Array<'password' | 'oidc'>;
@@ -64,8 +66,10 @@ export interface Server {
   id: string;
   name: string;
   description: string | null;
-  /** An https URL, or null. */
+  /** An https URL, or `/api/files/<iconFileId>` when the icon was uploaded; null for none. */
   iconUrl: string | null;
+  /** The uploaded icon (`GET /api/files/:id`), or null. */
+  iconFileId: string | null;
   /** Null until someone claims a bootstrapped community (the first to join it). */
   ownerId: string | null;
   joinPolicy: JoinPolicy;
@@ -234,8 +238,8 @@ export interface ChatMessage {
   /** The sender's idempotency key, echoed back so a client can match its pending send. */
   nonce: string | null;
   replyToMessageId: string | null;
-  /** Ids of the attached files, in order. */
-  attachments: string[];
+  /** The attached files, in order. */
+  attachments: FileInfo[];
   /** Reactions by emoji, in the order they were first used. Empty in `chat:new`. */
   reactions: Reaction[];
   createdAt: string;
@@ -318,4 +322,61 @@ export interface BlockedUser {
   username: string;
   displayName: string;
   createdAt: string;
+}
+
+/** What a file is for: chat attachments are private to where they are attached; avatars and icons are public. */
+export type FilePurpose = 'attachment' | 'avatar' | 'icon';
+
+/**
+ * Where a file stands: `pending` (a presigned upload not completed yet),
+ * `processing` (stored; an image's thumbnails are being made), `ready`, or
+ * `failed` (see `failureReason`; the original may still be downloaded unless
+ * the upload itself was refused).
+ */
+export type FileStatus = 'pending' | 'processing' | 'ready' | 'failed';
+
+/** An uploaded file as clients see it (attachments, `file:ready`, `GET /api/files/:id/info`). */
+export interface FileInfo {
+  id: string;
+  /** The uploader's file name, cleaned (no path, no control or bidi-override characters). */
+  name: string;
+  size: number;
+  /** Sniffed from the bytes: `image/png`, `image/jpeg`, `image/webp`, `image/gif`, ..., else `application/octet-stream`. */
+  contentType: string;
+  purpose: FilePurpose;
+  status: FileStatus;
+  /** Why processing failed (`failed` only): `not_an_image`, `too_many_pixels`, `corrupt_image`, `processing_failed`. */
+  failureReason: string | null;
+  /** Of an image, once processed. */
+  width: number | null;
+  height: number | null;
+  /** A ThumbHash (base64) to paint a blurred preview before the thumbnail loads. */
+  placeholder: string | null;
+  /** Thumbnail sizes available (the longer side, px), e.g. `[256, 1024]`; empty until ready. */
+  thumbnails: number[];
+  createdAt: string;
+}
+
+/** `POST /api/uploads` (multipart, the Gryt seed's shape). */
+export interface UploadResult {
+  fileId: string;
+  /** The object key of the original (derived from the id, never from the name). */
+  key: string;
+  /** The key the largest thumbnail will have once ready; null for files that are not images. */
+  thumbnailKey: string | null;
+  file: FileInfo;
+}
+
+/** `POST /api/uploads/presign`: where to upload the bytes directly, then call `POST /api/uploads/:fileId/complete`. */
+export interface PresignedUpload {
+  fileId: string;
+  /**
+   * A multipart/form-data POST: the `fields` in order, then the bytes as
+   * `file`. An absolute URL points at object storage; a relative one
+   * (`/api/uploads/:fileId`, embedded mode) at the pod, with the Bearer token.
+   */
+  url: string;
+  fields: Record<string, string>;
+  /** The upload must be done by then (ISO 8601). */
+  expiresAt: string;
 }

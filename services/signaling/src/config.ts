@@ -84,6 +84,30 @@ export interface Config {
       readonly keyEncryptionSecret: string | undefined;
     };
   };
+  /** Uploads, their storage and their processing. */
+  readonly media: {
+    /** Object storage; undefined: files under `DATA_DIR/files` (embedded), or uploads unavailable (cluster). */
+    readonly s3: S3Settings | undefined;
+    /** Directory of the embedded file store. */
+    readonly filesDir: string;
+    readonly maxUploadBytes: number;
+    readonly quotaBytes: number;
+    /** Files never attached (and presigned uploads never completed) are removed after this long. */
+    readonly unattachedTtlMs: number;
+    readonly sweepIntervalMs: number;
+    /** Lifetime of presigned download and upload URLs. */
+    readonly urlTtlSeconds: number;
+  };
+  /** Thumbnailing, in `services/worker` (cluster) or in process (embedded). */
+  readonly thumbnails: {
+    /** Images with more pixels are refused before decoding (decompression bombs). */
+    readonly maxInputPixels: number;
+    /** Jobs one worker runs at once, and libvips threads per job. */
+    readonly concurrency: number;
+    readonly sharpThreads: number;
+  };
+  /** The worker's own HTTP port (`/health`, `/metrics`). */
+  readonly workerPort: number;
   readonly shutdownGraceMs: number;
   readonly rateLimits: {
     readonly auth: RateLimitRule;
@@ -104,7 +128,21 @@ export interface Config {
     readonly voiceRequest: RateLimitRule;
     readonly voiceState: RateLimitRule;
     readonly rtcSignal: RateLimitRule;
+    readonly upload: RateLimitRule;
   };
+}
+
+/** An S3 bucket (AWS, MinIO, R2...): the Gryt seed's `S3_*` variables plus the endpoints of S3-compatible stores. */
+export interface S3Settings {
+  readonly bucket: string;
+  readonly region: string;
+  readonly accessKeyId: string | undefined;
+  readonly secretAccessKey: string | undefined;
+  /** Where pods reach the store; undefined: AWS for the region. */
+  readonly endpoint: string | undefined;
+  /** Where clients reach it (presigned URLs); defaults to `endpoint`. */
+  readonly publicEndpoint: string | undefined;
+  readonly forcePathStyle: boolean;
 }
 
 
@@ -195,6 +233,22 @@ const envSchema = z.object({
   SERVER_INVITE_RETRY_COOLDOWN_MS: integer(1000, 86_400_000).default(60_000),
   SERVER_INVITE_MAX_COOLDOWN_MS: integer(1000, 7 * 86_400_000).default(3_600_000),
   SHUTDOWN_GRACE_MS: integer(0, 600_000).default(25_000),
+  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name').optional(),
+  S3_REGION: z.string().min(1).max(64).default('auto'),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  S3_PUBLIC_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
+  UPLOAD_MAX_BYTES: integer(1024, 5 * 1024 ** 4).default(25 * 1024 * 1024),
+  UPLOAD_QUOTA_BYTES: integer(1024, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
+  UPLOAD_UNATTACHED_TTL_MS: integer(60_000, 365 * 86_400_000).default(86_400_000),
+  FILES_SWEEP_INTERVAL_MS: integer(10_000, 86_400_000).default(3_600_000),
+  FILE_URL_TTL_S: integer(10, 7 * 86_400).default(300),
+  THUMBNAIL_MAX_PIXELS: integer(1, 1_000_000_000).default(50_000_000),
+  WORKER_CONCURRENCY: integer(1, 64).default(2),
+  SHARP_THREADS: integer(1, 64).default(1),
+  WORKER_PORT: integer(0, 65_535).default(5100),
   NODE_HEARTBEAT_INTERVAL_MS: integer(100, 60_000).default(5000),
   NODE_HEARTBEAT_TTL_MS: integer(300, 600_000).default(15_000),
   VOICE_MAX_USERS: integer(1, 10_000).default(25),
@@ -228,6 +282,7 @@ const envSchema = z.object({
   RATE_LIMIT_VOICE_REQUEST: rateLimit.default(parseRateLimit('10/10s')),
   RATE_LIMIT_VOICE_STATE: rateLimit.default(parseRateLimit('60/10s')),
   RATE_LIMIT_RTC_SIGNAL: rateLimit.default(parseRateLimit('300/10s')),
+  RATE_LIMIT_UPLOAD: rateLimit.default(parseRateLimit('30/1m')),
 });
 
 export class ConfigError extends Error {
@@ -320,6 +375,31 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         keyEncryptionSecret: e.VOICE_KEY_ENCRYPTION_SECRET,
       },
     },
+    media: {
+      s3: e.S3_BUCKET
+        ? {
+            bucket: e.S3_BUCKET,
+            region: e.S3_REGION,
+            accessKeyId: e.S3_ACCESS_KEY_ID,
+            secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+            endpoint: e.S3_ENDPOINT,
+            publicEndpoint: e.S3_PUBLIC_ENDPOINT ?? e.S3_ENDPOINT,
+            forcePathStyle: e.S3_FORCE_PATH_STYLE === 'true',
+          }
+        : undefined,
+      filesDir: path.resolve(e.DATA_DIR, 'files'),
+      maxUploadBytes: e.UPLOAD_MAX_BYTES,
+      quotaBytes: e.UPLOAD_QUOTA_BYTES,
+      unattachedTtlMs: e.UPLOAD_UNATTACHED_TTL_MS,
+      sweepIntervalMs: e.FILES_SWEEP_INTERVAL_MS,
+      urlTtlSeconds: e.FILE_URL_TTL_S,
+    },
+    thumbnails: {
+      maxInputPixels: e.THUMBNAIL_MAX_PIXELS,
+      concurrency: e.WORKER_CONCURRENCY,
+      sharpThreads: e.SHARP_THREADS,
+    },
+    workerPort: e.WORKER_PORT,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     rateLimits: {
       auth: e.RATE_LIMIT_AUTH,
@@ -340,6 +420,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       voiceRequest: e.RATE_LIMIT_VOICE_REQUEST,
       voiceState: e.RATE_LIMIT_VOICE_STATE,
       rtcSignal: e.RATE_LIMIT_RTC_SIGNAL,
+      upload: e.RATE_LIMIT_UPLOAD,
     },
   };
   return deepFreeze(config);
@@ -381,6 +462,12 @@ function crossVariableProblems(env: Record<string, string | undefined>): string[
   }
   if (Number(env.NODE_HEARTBEAT_TTL_MS ?? 15_000) < 2 * Number(env.NODE_HEARTBEAT_INTERVAL_MS ?? 5000)) {
     problems.push('NODE_HEARTBEAT_TTL_MS must be at least twice NODE_HEARTBEAT_INTERVAL_MS');
+  }
+  if (Boolean(env.S3_ACCESS_KEY_ID) !== Boolean(env.S3_SECRET_ACCESS_KEY)) {
+    problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together');
+  }
+  if ((env.S3_ENDPOINT || env.S3_PUBLIC_ENDPOINT || env.S3_ACCESS_KEY_ID) && !env.S3_BUCKET) {
+    problems.push('S3_BUCKET is required when any other S3_ variable is set');
   }
   if (Boolean(env.TURN_URLS) !== Boolean(env.TURN_SECRET)) {
     problems.push('TURN_URLS and TURN_SECRET go together: TURN credentials are derived from the shared secret');

@@ -54,10 +54,12 @@ describe('chat:send with replies and attachments', () => {
       attachments: files,
       replyToMessageId: first.id,
     });
-    expect(message).toMatchObject({ seq: 2, text: '', attachments: files, replyToMessageId: first.id, reactions: [], deleted: false });
+    expect(message).toMatchObject({ seq: 2, text: '', replyToMessageId: first.id, reactions: [], deleted: false });
+    expect(message.attachments.map((file) => file.id)).toEqual(files);
     expect(await arrival).toEqual(message);
     const { items } = await memberSocket.request('chat:fetch', { conversationId: channelId });
-    expect(items.map((item) => item.attachments)).toEqual([[], files]);
+    expect(items.map((item) => item.attachments.map((file) => file.id))).toEqual([[], files]);
+    expect(items[1]!.attachments).toEqual(message.attachments);
   });
 
   it('refuses a reply into another channel, another’s file, and an unknown file; nothing is written', async () => {

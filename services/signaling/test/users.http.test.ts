@@ -91,6 +91,7 @@ describe('GET and PATCH /api/users/me', () => {
       id: session.id,
       username: session.username,
       displayName: session.username,
+      avatarFileId: null,
       createdAt: expect.any(String),
       signInMethods: ['password'],
     });

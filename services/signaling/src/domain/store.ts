@@ -5,7 +5,7 @@ import { DeviceTokenRepository } from './accounts/device-token.repository.ts';
 import { OidcIdentityRepository } from './accounts/oidc-identity.repository.ts';
 import { SessionRepository } from './accounts/session.repository.ts';
 import { UserRepository } from './accounts/user.repository.ts';
-import { FileRepository } from './chat/file.repository.ts';
+import { FileRepository } from './media/file.repository.ts';
 import { MessageRepository } from './chat/message.repository.ts';
 import { ReactionRepository } from './chat/reaction.repository.ts';
 import { AuditLogRepository } from './communities/audit-log.repository.ts';

@@ -143,6 +143,7 @@ export class AccountService {
       id: user.id,
       username: user.username,
       displayName: user.display_name,
+      avatarFileId: user.avatar_file_id,
       createdAt: user.created_at.toISOString(),
       signInMethods,
     };

@@ -1,10 +1,11 @@
-import type { ChatMessage, Reaction } from '@parley/protocol';
+import type { ChatMessage, FileInfo, Reaction } from '@parley/protocol';
+import { toFileInfo } from '../media/file.mappers.ts';
 import type { Store } from '../store.ts';
 import type { MessageWithAuthor } from './message.repository.ts';
 
 export function toChatMessage(
   row: MessageWithAuthor,
-  extras: { attachments?: string[]; reactions?: Reaction[] } = {},
+  extras: { attachments?: FileInfo[]; reactions?: Reaction[] } = {},
 ): ChatMessage {
   return {
     id: row.id,
@@ -32,5 +33,7 @@ export async function toChatMessages(store: Store, rows: readonly MessageWithAut
     store.repos.messages.listAttachments(ids),
     store.repos.reactions.listFor(ids, viewerId),
   ]);
-  return rows.map((row) => toChatMessage(row, { attachments: attachments.get(row.id), reactions: reactions.get(row.id) }));
+  return rows.map((row) =>
+    toChatMessage(row, { attachments: attachments.get(row.id)?.map(toFileInfo), reactions: reactions.get(row.id) }),
+  );
 }

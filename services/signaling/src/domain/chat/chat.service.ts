@@ -1,5 +1,5 @@
 import type { ChannelResume, ChatFetchResult, ChatMessage, ChatResumeResult } from '@parley/protocol';
-import type { MessageRow } from '@parley/db';
+import type { FileRow, MessageRow } from '@parley/db';
 import { limits } from '@parley/protocol';
 import { AppError } from '../../errors.ts';
 import type { Actor } from '../accounts/actor.ts';
@@ -11,6 +11,7 @@ import type { HistoryCursor } from './message.repository.ts';
 import { UniqueConflict } from '../unique-conflict.ts';
 import type { Realtime } from '../../realtime/realtime.ts';
 import { channelExceptOrigin } from './chat-audience.ts';
+import { toFileInfo } from '../media/file.mappers.ts';
 
 export interface SendMessage {
   conversationId: string;
@@ -54,7 +55,7 @@ export class ChatService {
   async send(actor: Actor, input: SendMessage): Promise<{ message: ChatMessage; created: boolean }> {
     const channel = await this.#access.requireTextChannel(actor.userId, input.conversationId, 'send_messages');
     const attachments = input.attachments ?? [];
-    await this.#checkReplyAndAttachments(actor, channel.id, input.replyToMessageId, attachments);
+    const files = await this.#checkReplyAndAttachments(actor, channel.id, input.replyToMessageId, attachments);
     const message = {
       channelId: channel.id,
       authorId: actor.userId,
@@ -82,7 +83,7 @@ export class ChatService {
     }
     this.#activity?.recordMessage(channel.server_id);
     const author = { author_username: actor.username, author_display_name: actor.displayName };
-    const sent = toChatMessage({ ...row, ...author }, { attachments });
+    const sent = toChatMessage({ ...row, ...author }, { attachments: files.map(toFileInfo) });
     this.#realtime.emit(channelExceptOrigin(sent.conversationId, actor), 'chat:new', sent);
     return { message: sent, created: true };
   }
@@ -131,13 +132,17 @@ export class ChatService {
   }
 
   /** Throws `invalid_reply` unless the reply target is in the channel, `invalid_attachment` unless the sender owns every file. */
-  async #checkReplyAndAttachments(actor: Actor, channelId: string, replyTo: string | undefined, attachments: string[]) {
+  /** The attached files, in the sender's order; throws unless each is the sender's own and not a pending or avatar/icon upload. */
+  async #checkReplyAndAttachments(actor: Actor, channelId: string, replyTo: string | undefined, attachments: string[]): Promise<FileRow[]> {
     const [target, owned] = await Promise.all([
       replyTo ? this.#store.repos.messages.getInChannel(channelId, replyTo) : undefined,
-      this.#store.repos.files.countOwned(actor.userId, attachments),
+      this.#store.repos.files.listOwned(actor.userId, attachments),
     ]);
     if (replyTo && (!target || target.deleted_at)) throw new AppError('invalid_reply');
-    if (owned !== attachments.length) throw new AppError('invalid_attachment');
+    const byId = new Map(owned.filter((file) => file.status !== 'pending' && file.purpose === 'attachment').map((file) => [file.id, file]));
+    const files = attachments.map((id) => byId.get(id));
+    if (files.some((file) => file === undefined)) throw new AppError('invalid_attachment');
+    return files as FileRow[];
   }
 }
 

@@ -1,4 +1,4 @@
-import type { DB, MessageRow } from '@parley/db';
+import type { DB, FileRow, MessageRow } from '@parley/db';
 import { sql, type Kysely } from 'kysely';
 import { unique } from '../unique-conflict.ts';
 
@@ -104,18 +104,20 @@ export class MessageRepository {
       .execute();
   }
 
-  /** The attached file ids of each message, in order. */
-  async listAttachments(messageIds: readonly string[]): Promise<Map<string, string[]>> {
-    const byMessage = new Map<string, string[]>();
+  /** The attached files of each message, in order. */
+  async listAttachments(messageIds: readonly string[]): Promise<Map<string, FileRow[]>> {
+    const byMessage = new Map<string, FileRow[]>();
     if (messageIds.length === 0) return byMessage;
     const rows = await this.#db
       .selectFrom('message_attachments')
-      .select(['message_id', 'file_id'])
-      .where('message_id', 'in', messageIds)
-      .orderBy('message_id')
-      .orderBy('position')
+      .innerJoin('files', 'files.id', 'message_attachments.file_id')
+      .selectAll('files')
+      .select('message_attachments.message_id')
+      .where('message_attachments.message_id', 'in', messageIds)
+      .orderBy('message_attachments.message_id')
+      .orderBy('message_attachments.position')
       .execute();
-    for (const row of rows) byMessage.set(row.message_id, [...(byMessage.get(row.message_id) ?? []), row.file_id]);
+    for (const { message_id: messageId, ...file } of rows) byMessage.set(messageId, [...(byMessage.get(messageId) ?? []), file]);
     return byMessage;
   }
 

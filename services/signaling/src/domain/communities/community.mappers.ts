@@ -13,6 +13,7 @@ import type {
   ServerPreview,
 } from '@parley/protocol';
 import { PARLEY_VERSION } from '../../version.ts';
+import { filePath } from '../media/file.mappers.ts';
 import type { BanWithUser } from './moderation/ban.repository.ts';
 import type { JoinRequestWithUser } from './membership/join-request.repository.ts';
 import type { MemberWithUser } from './member.repository.ts';
@@ -20,12 +21,18 @@ import { isMuted } from './access/permissions.ts';
 
 /** Rows to the public shapes of `@parley/protocol`. */
 
+/** An uploaded icon wins over an icon URL. */
+function iconUrlOf(row: ServerRow): string | null {
+  return row.icon_file_id ? filePath(row.icon_file_id) : row.icon_url;
+}
+
 export function toServer(row: ServerRow): Server {
   return {
     id: row.id,
     name: row.name,
     description: row.description,
-    iconUrl: row.icon_url,
+    iconUrl: iconUrlOf(row),
+    iconFileId: row.icon_file_id,
     ownerId: row.owner_id,
     joinPolicy: row.join_policy,
     discoverable: row.discoverable,
@@ -40,7 +47,7 @@ export function toPreview(row: ServerRow): ServerPreview {
     id: row.id,
     name: row.name,
     description: row.description,
-    iconUrl: row.icon_url,
+    iconUrl: iconUrlOf(row),
     joinPolicy: row.join_policy,
     members: row.member_count,
     version: PARLEY_VERSION,

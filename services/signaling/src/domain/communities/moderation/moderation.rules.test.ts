@@ -32,6 +32,7 @@ const server: ServerRow = {
   password_hash: null,
   featured_at: null,
   icon_url: null,
+  icon_file_id: null,
   member_count: 7,
 };
 
