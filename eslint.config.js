@@ -12,6 +12,12 @@ const infrastructure = [
   { name: 'argon2', message: 'Password hashing is a port; its implementation lives in adapters/argon2/.' },
   { name: 'bcryptjs', message: 'Password hashing is a port; its implementation lives in adapters/argon2/.' },
   { name: 'pg', message: 'The database is opened by @parley/db and adapters/database.ts.' },
+  { name: 'bullmq', message: 'Jobs go through the JobQueue port; BullMQ lives in adapters/bullmq/.' },
+  { name: 'sharp', message: 'Images go through the ImageProcessor port; sharp lives in adapters/sharp/.' },
+];
+/** Package families restricted like `infrastructure`. */
+const infrastructurePatterns = [
+  { group: ['@aws-sdk/*'], message: 'Object storage goes through the BlobStore port; the S3 client lives in adapters/s3/.' },
 ];
 const kysely = { name: 'kysely', message: 'Queries live in repositories (*.repository.ts) and the store.' };
 const uniqueViolation = {
@@ -20,6 +26,9 @@ const uniqueViolation = {
   message: 'Repositories turn unique violations into UniqueConflict (domain/unique-conflict.ts).',
 };
 const restrict = (...paths) => ({ 'no-restricted-imports': ['error', { paths }] });
+const restrictInfrastructure = (...paths) => ({
+  'no-restricted-imports': ['error', { paths: [...infrastructure, ...paths], patterns: infrastructurePatterns }],
+});
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', 'data/**', 'test-results/**', 'bench/results/**'] },
@@ -38,15 +47,15 @@ export default tseslint.config(
   {
     files: [`${signaling}/**/*.ts`],
     ignores: ['**/*.test.ts'],
-    rules: restrict(...infrastructure, kysely, uniqueViolation),
+    rules: restrictInfrastructure(kysely, uniqueViolation),
   },
   {
     files: [`${signaling}/**/*.repository.ts`, `${signaling}/domain/store.ts`],
-    rules: restrict(...infrastructure, uniqueViolation),
+    rules: restrictInfrastructure(uniqueViolation),
   },
   {
     files: [`${signaling}/domain/unique-conflict.ts`],
-    rules: restrict(...infrastructure, kysely),
+    rules: restrictInfrastructure(kysely),
   },
   {
     files: [`${signaling}/adapters/**/*.ts`, `${signaling}/node.ts`, `${signaling}/admin/admin-context.ts`],
