@@ -33,7 +33,19 @@ export interface JobQueue {
    * throws `PermanentJobError`.
    */
   enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options?: { jobId?: string }): Promise<void>;
+  /** Runs a job every `everyMs` (once across all pods and workers), replacing an earlier schedule of the same name. */
+  schedule<N extends JobName>(name: N, payload: JobPayloads[N], everyMs: number): Promise<void>;
 }
 
-/** A job's code: plain functions, one per name, registered where jobs run. */
-export type JobHandlers = { [N in JobName]: (payload: JobPayloads[N]) => Promise<void> };
+/** What a handler learns about the run it is in. */
+export interface JobRun {
+  /** No retry follows if this run fails: a handler records the failure for good. */
+  finalAttempt: boolean;
+}
+
+/** A job's code: plain functions, one per name, registered where jobs run (the worker, or the embedded runner). */
+export type JobHandlers = { [N in JobName]: (payload: JobPayloads[N], run: JobRun) => Promise<void> };
+
+/** Attempts of a job before it fails for good (exponential backoff between them, from `RETRY_BASE_DELAY_MS`). */
+export const JOB_ATTEMPTS = 5;
+export const RETRY_BASE_DELAY_MS = 1000;
