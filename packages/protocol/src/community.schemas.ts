@@ -41,6 +41,8 @@ export const updateServerRequest = z
       .refine(isCleanText, CLEAN_TEXT_MESSAGE)
       .nullable()
       .optional(),
+    /** One of the caller's uploaded images (purpose `icon`), processed; wins over `iconUrl`. Null removes it. */
+    iconFileId: id.nullable().optional(),
     joinPolicy: z.enum(joinPolicies).optional(),
     /** The join password; required when switching to the `password` policy without one set. */
     password: serverPassword.optional(),

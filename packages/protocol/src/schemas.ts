@@ -42,9 +42,11 @@ export const updateMeRequest = z
     newPassword: text().min(limits.password.min).max(limits.password.max).optional(),
     /** With `newPassword`: end every other session of the account (default false). */
     revokeOtherSessions: z.boolean().optional(),
+    /** One of the caller's uploaded images (purpose `avatar`), processed; null removes the avatar. */
+    avatarFileId: id.nullable().optional(),
   })
-  .refine((body) => body.displayName !== undefined || body.newPassword !== undefined, {
-    message: 'must change displayName or newPassword',
+  .refine((body) => body.displayName !== undefined || body.newPassword !== undefined || body.avatarFileId !== undefined, {
+    message: 'must change displayName, newPassword or avatarFileId',
   })
   .refine((body) => body.revokeOtherSessions === undefined || body.newPassword !== undefined, {
     message: 'revokeOtherSessions goes with newPassword',

@@ -6,4 +6,6 @@ export { waitUntilReady } from './readiness.ts';
 export * from './postgres.ts';
 export * from './redis.ts';
 export * from './oidc-provider.ts';
+export { getS3, startS3Server, type S3Service, type S3ServerOptions } from './s3.ts';
 export { TcpBalancer } from './tcp-balancer.ts';
+export { startWorker, WorkerProcess, type WorkerOptions } from './worker.ts';

@@ -47,6 +47,7 @@ import { attachGateway } from './gateway/gateway.ts';
 import { guardSocketIoEntry } from './gateway/socket-entry.ts';
 import { SocketIoRealtime } from './adapters/socket-io/realtime.ts';
 import { createSocketServer, type ParleyServer } from './gateway/socket-server.ts';
+import { startMedia } from './media.ts';
 import { createHttpApp } from './http/app.ts';
 import { answerClientErrors } from './http/client-errors.ts';
 import { Readiness } from './lifecycle/readiness.ts';
@@ -201,6 +202,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
   const joinRequests = new JoinRequestService({ store, realtime, clock, activity, access });
   const discovery = new DiscoveryService({ store, clock });
   const chat = new ChatService({ store, access, realtime, activity });
+  const { media, close: closeMedia } = await startMedia({ config, logger, store, realtime, access, clock, redis: config.redis });
   const messageActions = new MessageActions({ store, access, realtime, clock });
 
   // Transports
@@ -227,6 +229,8 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     authLimiter: rateLimiters.create('auth', config.rateLimits.auth),
     communityWriteLimiter: rateLimiters.create('community-write', config.rateLimits.communityWrite),
     discoveryLimiter: rateLimiters.create('discovery', config.rateLimits.discovery),
+    media,
+    uploadLimiter: rateLimiters.create('upload', config.rateLimits.upload),
   });
   const httpServer = http.createServer(app);
   answerClientErrors(httpServer, logger);
@@ -300,6 +304,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     await liveness.stop();
   });
   shutdown.add('flush community activity', () => activity.close());
+  shutdown.add('stop media jobs and storage', () => closeMedia());
   shutdown.add('stop key rotation', () => keyRing.stop());
   if (redis) shutdown.add('close redis', () => redis.close());
   shutdown.add('close database', () => database.close());

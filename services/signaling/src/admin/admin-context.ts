@@ -1,6 +1,4 @@
 import type { Database } from '@parley/db';
-import type { ServerToClientEvents } from '@parley/protocol';
-import { Emitter } from '@socket.io/redis-emitter';
 import { Redis } from 'ioredis';
 import { connectDatabase } from '../adapters/database.ts';
 import { Argon2PasswordHasher } from '../adapters/argon2/password-hasher.ts';
@@ -10,7 +8,7 @@ import { AccountService } from '../domain/accounts/account.service.ts';
 import { CommunityService } from '../domain/communities/community.service.ts';
 import { DiscoveryService } from '../domain/discovery/discovery.service.ts';
 import { Store } from '../domain/store.ts';
-import { SocketIoRealtime } from '../adapters/socket-io/realtime.ts';
+import { emitterRealtime } from '../adapters/socket-io/emitter-realtime.ts';
 import type { Logger } from '../logger.ts';
 import type { Realtime } from '../realtime/realtime.ts';
 
@@ -49,7 +47,7 @@ export async function openAdminContext(config: Config, logger: Logger): Promise<
   let realtime = noConnections;
   if (config.redis) {
     redis = new Redis(config.redis.url, { connectionName: 'parley:admin', maxRetriesPerRequest: 2 });
-    realtime = new SocketIoRealtime(new Emitter<ServerToClientEvents>(redis, { key: `${config.redis.keyPrefix}socket.io` }));
+    realtime = emitterRealtime(redis, config.redis.keyPrefix);
   }
   const store = new Store(database.db);
   const accounts = new AccountService({

@@ -2,6 +2,7 @@ import cors from 'cors';
 import express from 'express';
 import { blocksRoutes } from './blocks.routes.ts';
 import { errorHandler, notFound } from './error-handler.ts';
+import { filesRoutes } from './files.routes.ts';
 import { healthRoutes } from './health.routes.ts';
 import type { HttpAppDeps } from './http-deps.ts';
 import { httpMetrics } from './http-metrics.ts';
@@ -15,6 +16,7 @@ import { limitWrites, refuseForeignOrigins, refuseOversizedBodies } from './midd
 import { requestLogging } from './request-logging.ts';
 import { serverAdminRoutes } from './server-admin.routes.ts';
 import { serversRoutes } from './servers.routes.ts';
+import { uploadsRoutes } from './uploads.routes.ts';
 import { usersRoutes } from './users.routes.ts';
 
 /** The pod's HTTP API: cross-cutting middleware, then each area's routes, then the 404 and error answers. */
@@ -28,6 +30,11 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(httpMetrics(deps.metrics));
   app.use(refuseForeignOrigins(config.http.corsOrigins));
   app.use(cors({ origin: true, maxAge: 600 }));
+  // Uploads stream their multipart bodies themselves: before the JSON body limit and parser.
+  app.use(
+    '/api/uploads',
+    uploadsRoutes({ ...deps, maxUploadBytes: config.media.maxUploadBytes, bodyLimitBytes: config.http.bodyLimitBytes }),
+  );
   app.use(refuseOversizedBodies(config.http.bodyLimitBytes));
   app.use(express.json({ limit: config.http.bodyLimitBytes }));
 
@@ -45,6 +52,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use('/api/servers', joinRequestsRoutes(deps));
   app.use('/api/requests', requestsRoutes(deps));
   app.use('/api/messages', messagesRoutes(deps));
+  app.use('/api/files', filesRoutes(deps));
 
   app.use(notFound);
   app.use(errorHandler(deps.logger));

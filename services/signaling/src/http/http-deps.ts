@@ -13,6 +13,7 @@ import type { ModerationService } from '../domain/communities/moderation/moderat
 import type { RoleService } from '../domain/communities/roles/role.service.ts';
 import type { ServerSettingsService } from '../domain/communities/server-settings.service.ts';
 import type { DiscoveryService } from '../domain/discovery/discovery.service.ts';
+import type { MediaService } from '../domain/media/media.service.ts';
 import type { KeyRing } from '../domain/voice/key-ring.ts';
 import type { Readiness } from '../lifecycle/readiness.ts';
 import type { Logger } from '../logger.ts';
@@ -46,4 +47,7 @@ export interface HttpAppDeps {
   communityWriteLimiter: RateLimiter;
   /** Public discovery reads and the JWKS, per client IP. */
   discoveryLimiter: RateLimiter;
+  media: MediaService;
+  /** Uploads (multipart, presign, complete), per credential. */
+  uploadLimiter: RateLimiter;
 }

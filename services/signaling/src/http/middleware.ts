@@ -20,6 +20,20 @@ export function requireActor(authenticator: Authenticator) {
   };
 }
 
+/** Authenticates a Bearer token when one is presented (a bad one is refused); without one the caller is anonymous. */
+export function optionalActor(authenticator: Authenticator) {
+  const required = requireActor(authenticator);
+  return async (req: Request, res: Response, next: NextFunction) => {
+    if (!req.headers.authorization) return next();
+    await required(req, res, next);
+  };
+}
+
+/** The actor set by `optionalActor`, or undefined for an anonymous caller. */
+export function viewerOf(res: Response): Actor | undefined {
+  return res.locals.actor as Actor | undefined;
+}
+
 /** The actor set by `requireActor`. */
 export function actorOf(res: Response): Actor {
   const actor = res.locals.actor as Actor | undefined;

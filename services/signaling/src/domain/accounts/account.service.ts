@@ -8,6 +8,7 @@ import type { Actor } from './actor.ts';
 import type { AuthMode } from './authenticator.ts';
 import type { PasswordHasher } from './password-hasher.ts';
 import { hashSessionToken, newSessionToken } from './session-token.ts';
+import { requireUsableImage } from '../media/usable-image.ts';
 
 export interface AccountServiceDeps {
   store: Store;
@@ -115,7 +116,12 @@ export class AccountService {
       passwordHash = await hasher.hash(input.newPassword);
     }
     const { user, revoked } = await store.transaction(async (repos) => {
-      const updated = await repos.users.update(actor.userId, { displayName: input.displayName, passwordHash });
+      if (input.avatarFileId) await requireUsableImage(repos, actor.userId, input.avatarFileId, 'avatar');
+      const updated = await repos.users.update(actor.userId, {
+        displayName: input.displayName,
+        passwordHash,
+        avatarFileId: input.avatarFileId,
+      });
       if (!updated) throw new AppError('auth_error');
       const ended = input.revokeOtherSessions
         ? await repos.sessions.revoke(actor.userId, {

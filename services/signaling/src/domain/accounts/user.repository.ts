@@ -42,12 +42,13 @@ export class UserRepository {
   }
 
   /** Undefined when there is no such user. */
-  update(id: string, values: { displayName?: string; passwordHash?: string }): Promise<UserRow | undefined> {
+  update(id: string, values: { displayName?: string; passwordHash?: string; avatarFileId?: string | null }): Promise<UserRow | undefined> {
     return this.#db
       .updateTable('users')
       .set({
         ...(values.displayName === undefined ? {} : { display_name: values.displayName }),
         ...(values.passwordHash === undefined ? {} : { password_hash: values.passwordHash }),
+        ...(values.avatarFileId === undefined ? {} : { avatar_file_id: values.avatarFileId }),
         updated_at: new Date(),
       })
       .where('id', '=', id)

@@ -11,6 +11,7 @@ import { toServer } from './community.mappers.ts';
 import { loadAccess } from './access/member-access.ts';
 import type { LiveState } from './live-state.ts';
 import type { ServerChanges } from './server.repository.ts';
+import { requireUsableImage } from '../media/usable-image.ts';
 
 
 /** A community's own settings, and its deletion. */
@@ -41,6 +42,7 @@ export class ServerSettingsService {
     const server = await this.#store.transaction(async (repos) => {
       const access = await loadAccess(repos, serverId, actor.userId);
       access.require('manage_server');
+      if (input.iconFileId) await requireUsableImage(repos, actor.userId, input.iconFileId, 'icon');
       const changes = changesOf(input, passwordHash);
       if (input.joinPolicy === 'password' && passwordHash === undefined && access.server.password_hash === null) {
         throw new AppError('invalid_payload', 'The password policy needs a password', {
@@ -105,6 +107,7 @@ function changesOf(input: UpdateServerRequest, passwordHash: string | undefined)
   if (input.name !== undefined) changes.name = input.name;
   if (input.description !== undefined) changes.description = input.description || null;
   if (input.iconUrl !== undefined) changes.icon_url = input.iconUrl;
+  if (input.iconFileId !== undefined) changes.icon_file_id = input.iconFileId;
   if (input.joinPolicy !== undefined) changes.join_policy = input.joinPolicy;
   if (passwordHash !== undefined) changes.password_hash = passwordHash;
   if (input.discoverable !== undefined) changes.discoverable = input.discoverable;
