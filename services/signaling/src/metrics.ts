@@ -14,6 +14,9 @@ export interface Metrics {
   readonly socketHandshakesRefused: Counter<'code'>;
   readonly fanoutMessagesDropped: Counter<'reason'>;
   readonly rateLimitFallbacks: Counter;
+  readonly uploadBytes: Counter<'route'>;
+  readonly uploadDuration: Histogram<'route' | 'outcome'>;
+  readonly uploadRefusals: Counter<'code'>;
 }
 
 export function createMetrics(): Metrics {
@@ -87,6 +90,25 @@ export function createMetrics(): Metrics {
     rateLimitFallbacks: new Counter({
       name: 'parley_rate_limit_fallbacks_total',
       help: 'Times Redis became unusable and rate limits fell back to per-pod counters.',
+      registers: [registry],
+    }),
+    uploadBytes: new Counter({
+      name: 'parley_upload_bytes_total',
+      help: 'Bytes of files stored by uploads through this pod (multipart, or the embedded direct upload).',
+      labelNames: ['route'],
+      registers: [registry],
+    }),
+    uploadDuration: new Histogram({
+      name: 'parley_upload_duration_seconds',
+      help: 'Time from an upload request to its answer, by route and outcome (ok or an error code).',
+      labelNames: ['route', 'outcome'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers: [registry],
+    }),
+    uploadRefusals: new Counter({
+      name: 'parley_upload_refusals_total',
+      help: 'Uploads, presigns and completions refused, by error code (payload_too_large, quota_exceeded, invalid_file...).',
+      labelNames: ['code'],
       registers: [registry],
     }),
   };

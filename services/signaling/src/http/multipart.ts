@@ -16,7 +16,8 @@ export function multipartFile(req: Request): Promise<{ fields: Map<string, strin
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, limits: LIMITS });
+      // File names arrive as UTF-8 from every current browser and client (busboy's default reads them as Latin-1).
+      parser = busboy({ headers: req.headers, limits: LIMITS, defParamCharset: 'utf8' });
     } catch {
       return reject(new AppError('invalid_payload', 'Expected a multipart/form-data body with a file part named "file"'));
     }
