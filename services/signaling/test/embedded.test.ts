@@ -1,11 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ParleyHttpClient } from '@parley/client';
+import type { PresignedUpload } from '@parley/protocol';
 import { ManagedProcess } from '@parley/testkit';
 import { createTestDatabase } from '@parley/testkit/vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { photo } from './support/images.ts';
+import { upload } from './support/media.ts';
 import { connect, nextEvent, registerUser } from './support/users.ts';
 
 const main = path.resolve(import.meta.dirname, '../src/main.ts');
@@ -52,6 +55,38 @@ describe('embedded mode: `npm start` with no environment', () => {
     expect(await user.http.fetchMessages(channels[0]!.id)).toEqual({ items: [message], hasMore: false });
     laptop.close();
     phone.close();
+  });
+
+  it('takes uploads with nothing installed: files under DATA_DIR, thumbnails made in process, downloads streamed', async () => {
+    const user = await registerUser(url);
+    const socket = await connect(url, user);
+    const ready = nextEvent(socket, 'file:ready', 30_000);
+    const image = await photo(400, 300);
+    const uploaded = await upload(url, user, image, { name: 'laptop.jpg' });
+    expect(uploaded.status).toBe(201);
+    expect(await ready).toMatchObject({ id: uploaded.body.fileId, status: 'ready', width: 400, height: 300, thumbnails: [256, 1024] });
+    expect(existsSync(path.join(dataDir, 'files', 'files', uploaded.body.fileId))).toBe(true);
+
+    const headers = { Authorization: `Bearer ${user.session.token}` };
+    const original = await fetch(`${url}/api/files/${uploaded.body.fileId}`, { headers });
+    expect(original.status).toBe(200);
+    expect(original.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(original.headers.get('content-type')).toBe('image/jpeg');
+    expect(Buffer.from(await original.arrayBuffer()).equals(image)).toBe(true);
+    const thumbnail = await fetch(`${url}/api/files/${uploaded.body.fileId}?variant=256`, { headers });
+    expect(thumbnail.headers.get('content-type')).toBe('image/webp');
+
+    // A direct upload goes through the node itself: its URL is the node's own.
+    const presign = await fetch(`${url}/api/uploads/presign`, {
+      method: 'POST',
+      headers: { ...headers, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'direct.bin', size: 300 }),
+    });
+    const presigned = (await presign.json()) as PresignedUpload;
+    expect(presigned.url).toBe(`/api/uploads/${presigned.fileId}`);
+    const direct = await upload(url, user, Buffer.alloc(300, 7), { name: 'direct.bin', path: presigned.url });
+    expect(direct).toMatchObject({ status: 200, body: { id: presigned.fileId, status: 'ready', size: 300 } });
+    socket.close();
   });
 
   it('exits cleanly on SIGTERM and keeps its data for the next start', async () => {

@@ -42,7 +42,10 @@ export function rawHttp(baseUrl: string, request: RawRequest, timeoutMs = 10_000
   const headers = [
     ['Host', url.host],
     ['Connection', 'close'],
-    ...(names.has('content-length') || (body.length === 0 && request.method === 'GET') ? [] : [['Content-Length', String(body.length)]]),
+    // A chunked body (its Transfer-Encoding named by the caller) carries no length.
+    ...(names.has('content-length') || names.has('transfer-encoding') || (body.length === 0 && request.method === 'GET')
+      ? []
+      : [['Content-Length', String(body.length)]]),
     ...request.headers,
   ];
   const head = `${request.method} ${request.target} HTTP/1.1\r\n${headers.map(([name, value]) => `${name}: ${value}`).join('\r\n')}\r\n\r\n`;
