@@ -29,6 +29,8 @@ export interface S3ServerOptions {
   region?: string;
   /** Let s3rver log each request and error to the console (default: silent). */
   verbose?: boolean;
+  /** Default: a free port. */
+  port?: number;
 }
 
 /** Keys one DeleteObjects may name. */
@@ -117,10 +119,15 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     serve(request, response);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    });
+  } catch (error) {
+    await rm(directory, { recursive: true, force: true });
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,

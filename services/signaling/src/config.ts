@@ -285,6 +285,9 @@ const envSchema = z.object({
   RATE_LIMIT_UPLOAD: rateLimit.default(parseRateLimit('30/1m')),
 });
 
+/** The name of every variable the service reads (a pod, a worker, the admin CLI). */
+export const settingNames: readonly string[] = Object.keys(envSchema.shape);
+
 export class ConfigError extends Error {
   readonly problems: readonly string[];
 

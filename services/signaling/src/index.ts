@@ -4,7 +4,7 @@
  */
 
 // Running a node
-export { ConfigError, loadConfig, type Config } from './config.ts';
+export { ConfigError, loadConfig, settingNames, type Config } from './config.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { startNode, type RunningNode } from './node.ts';
 
