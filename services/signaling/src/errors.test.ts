@@ -15,6 +15,15 @@ describe('reportError', () => {
     expect(reportError(log, failure, {})).toEqual({ code: 'unavailable', message: 'Shared state is unavailable', retryAfterMs: 1000 });
   });
 
+  it.each([
+    ['a Redis command that timed out (Redis paused)', Object.assign(new Error('Command timed out')), 'Shared state is unavailable'],
+    ['a refused connection to any dependency', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { code: 'ECONNREFUSED' }), 'A dependency is unavailable'],
+    ['a Postgres query nobody answered', new Error('Query read timeout'), 'The database is unavailable'],
+    ['Postgres shutting down', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }), 'The database is unavailable'],
+  ])('maps %s to a retryable `unavailable` naming what is away', (_label, error, message) => {
+    expect(reportError(log, error, {})).toEqual({ code: 'unavailable', message, retryAfterMs: 1000 });
+  });
+
   it('keeps AppErrors as they are and hides anything else behind internal_error', () => {
     expect(reportError(log, new AppError('room_full'), {}).code).toBe('room_full');
     expect(reportError(log, new Error('ERR Error running script'), {})).toEqual({ code: 'internal_error', message: 'Internal server error' });

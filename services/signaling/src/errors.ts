@@ -34,18 +34,19 @@ export class AppError extends Error {
 }
 
 /**
- * ioredis's failures while Redis is unreachable: the command was given up
- * after its retries, or the connection closed under it. (Script errors and
- * wrong replies are bugs, and are not matched.)
+ * ioredis's failures while Redis is unreachable or does not answer: the
+ * command was given up after its retries or its timeout, or the connection
+ * closed under it. (Script errors and wrong replies are bugs, and are not matched.)
  */
-function isTransientRedisError(error: unknown): boolean {
+function isRedisOutage(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  return (
-    error.name === 'MaxRetriesPerRequestError' ||
-    error.message === 'Connection is closed.' ||
-    (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code))
-  );
+  return error.name === 'MaxRetriesPerRequestError' || ['Connection is closed.', 'Command timed out'].includes(error.message);
+}
+
+/** A connection to some dependency (Redis, Postgres, object storage, an OpenID provider) failed on the network. */
+function isNetworkFailure(error: unknown): boolean {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'].includes(code);
 }
 
 /** How long a client should wait before retrying after a dependency failed. */
@@ -58,18 +59,13 @@ const DEPENDENCY_RETRY_AFTER_MS = 1000;
  */
 function describeError(error: unknown): { payload: ErrorPayload; unexpected: boolean } {
   if (error instanceof AppError) return { payload: error.toPayload(), unexpected: false };
-  if (isTransientRedisError(error)) {
-    return {
-      payload: { code: 'unavailable', message: 'Shared state is unavailable', retryAfterMs: DEPENDENCY_RETRY_AFTER_MS },
-      unexpected: false,
-    };
-  }
-  if (isTransientDatabaseError(error)) {
-    return {
-      payload: { code: 'unavailable', message: 'The database is unavailable', retryAfterMs: DEPENDENCY_RETRY_AFTER_MS },
-      unexpected: false,
-    };
-  }
+  const unavailable = (message: string) => ({
+    payload: { code: 'unavailable' as const, message, retryAfterMs: DEPENDENCY_RETRY_AFTER_MS },
+    unexpected: false,
+  });
+  if (isRedisOutage(error)) return unavailable('Shared state is unavailable');
+  if (isNetworkFailure(error)) return unavailable('A dependency is unavailable');
+  if (isTransientDatabaseError(error)) return unavailable('The database is unavailable');
   return { payload: { code: 'internal_error', message: errorCatalogue.internal_error.message }, unexpected: true };
 }
 

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type { ParleySocket } from '@parley/client';
 import type { FileInfo, PresignedUpload, Server, UserProfile } from '@parley/protocol';
 import sharp from 'sharp';
@@ -5,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMember } from './support/communities.ts';
 import { MediaWorld, postPresigned, upload, zeros } from './support/media.ts';
 import { noiseBytes, photo, pngDeclaring, truncated } from './support/images.ts';
-import { nextEvent, OpenSockets, registerUser, type TestUser } from './support/users.ts';
+import { eventually, nextEvent, OpenSockets, registerUser, type TestUser } from './support/users.ts';
 
 // The media path on a node with a real S3 API server and a real job runner (sharp): uploads,
 // thumbnails, who may read what, limits, and hostile files.
@@ -114,6 +115,36 @@ describe('uploads', () => {
       status: 400,
       body: { error: { code: 'invalid_payload' } },
     });
+    expect(await storage()).toEqual(before);
+  });
+
+  it('refuses a form that ends without its closing delimiter, and serves on', async () => {
+    const user = await registerUser(world.url);
+    const before = await storage();
+    const body = '--B\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhello\r\n';
+    const answer = await api('/api/uploads', user, { method: 'POST', body, headers: { 'Content-Type': 'multipart/form-data; boundary=B' } });
+    expect(answer.status).toBe(400);
+    expect(await answer.json()).toMatchObject({ error: { code: 'invalid_payload' } });
+    expect(await storage()).toEqual(before);
+    expect((await upload(world.url, user, noiseBytes(100))).status).toBe(201);
+  });
+
+  it('ends an upload the client abandons half-way, keeping nothing', async () => {
+    const user = await registerUser(world.url);
+    const before = await storage();
+    const refusals = async () => Number(/parley_upload_refusals_total\{code="invalid_payload"\} (\d+)/.exec(await (await fetch(`${world.url}/metrics`)).text())?.[1] ?? 0);
+    const counted = await refusals();
+    const socket = net.connect(new URL(world.url).port ? Number(new URL(world.url).port) : 80, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      `POST /api/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${user.session.token}\r\n` +
+        'Content-Type: multipart/form-data; boundary=B\r\nContent-Length: 100000\r\n\r\n' +
+        '--B\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\n\r\n' +
+        'x'.repeat(5000),
+    );
+    await eventually(async () => (await storage()).objects.length >= before.objects.length, 5000, 'the upload started');
+    socket.destroy();
+    await eventually(async () => (await refusals()) > counted, 10_000, 'the abandoned upload ended');
     expect(await storage()).toEqual(before);
   });
 

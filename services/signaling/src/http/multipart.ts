@@ -1,3 +1,4 @@
+import { pipeline } from 'node:stream';
 import busboy from 'busboy';
 import type { Request } from 'express';
 import type { IncomingFile } from '../domain/media/media.service.ts';
@@ -26,8 +27,7 @@ export function multipartFile(req: Request): Promise<{ fields: Map<string, strin
     const fail = (message: string) => {
       if (settled) return;
       settled = true;
-      req.unpipe(parser);
-      req.resume();
+      // The parser reads the rest and discards it; the request is answered with the refusal.
       reject(new AppError('invalid_payload', message));
     };
     parser.on('field', (name, value, info) => {
@@ -37,12 +37,18 @@ export function multipartFile(req: Request): Promise<{ fields: Map<string, strin
     parser.on('file', (name, stream, info) => {
       if (settled || name !== 'file') return void stream.resume();
       settled = true;
+      // The body may fail before its consumer starts reading (a form cut off): the failure stays in
+      // `stream.errored` for it to find, instead of going unheard and ending the process.
+      stream.on('error', () => {});
       resolve({ fields, file: { name: info.filename ?? '', body: stream } });
     });
     parser.on('fieldsLimit', () => fail('Too many fields'));
     parser.on('partsLimit', () => fail('Too many parts'));
     parser.on('close', () => fail('The body has no file part named "file"'));
     parser.on('error', (error: Error) => fail(`The multipart body is malformed: ${error.message}`));
-    req.pipe(parser);
+    // A request the client abandons half-way destroys the parser, and so ends the file stream with an error.
+    pipeline(req, parser, (error) => {
+      if (error) fail(`The multipart body is malformed or cut off: ${error.message}`);
+    });
   });
 }

@@ -47,7 +47,7 @@ export function uploadsRoutes(deps: {
     res.status(201).json(await deps.media.presign(actorOf(res), input));
   }));
 
-  router.post('/:fileId/complete', limited, signedIn, measured('complete', async (req, res) => {
+  router.post('/:fileId/complete', limited, ...smallJson, signedIn, measured('complete', async (req, res) => {
     res.json(await deps.media.complete(actorOf(res), pathId(req.params.fileId, 'file_not_found')));
   }));
 
@@ -84,12 +84,13 @@ function measure(metrics: Metrics) {
     };
 }
 
-/** `work` on a body still arriving: a client that hangs up half-way gets its failure named as such. */
+/** `work` on a body still arriving: a body that did not arrive whole gets its failure named as such. */
 async function whileReceiving<T>(req: Request, work: Promise<T>): Promise<T> {
   try {
     return await work;
   } catch (error) {
-    if (!(error instanceof AppError) && (req.readableAborted || req.destroyed)) {
+    // (`req.destroyed` is true for every body read to its end: only `complete` tells a cut-off one.)
+    if (!(error instanceof AppError) && !req.complete) {
       throw new AppError('invalid_payload', 'The request body was cut off', { cause: error });
     }
     throw error;

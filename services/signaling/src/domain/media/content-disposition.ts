@@ -11,7 +11,7 @@ export function contentDisposition(disposition: 'inline' | 'attachment', fileNam
   const ascii = name
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
-    .replace(/[^\x20-\x7e]|["\\%;]/g, '_');
+    .replace(/[^\x20-\x7e]|["\\%;/]/g, '_');
   const encoded = encodeURIComponent(name).replace(/['()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
   return `${disposition}; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }

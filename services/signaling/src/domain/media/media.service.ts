@@ -31,6 +31,11 @@ export type Download =
   | { redirect: string }
   | { body: Readable; contentType: string; size: number; fileName: string; disposition: 'inline' | 'attachment' };
 
+/** An upload whose bytes did not arrive whole: the client's failure, refused as such. */
+function notWhole(cause: unknown): AppError {
+  return new AppError('invalid_payload', 'The file did not arrive whole (the body was cut off or malformed)', { cause });
+}
+
 export type FileVariant = 'original' | `${ThumbnailSize}`;
 
 /**
@@ -135,6 +140,7 @@ export class MediaService {
       await this.#blobs.delete([key]);
       throw error;
     };
+    if (stored.size === 0) return refuse(new AppError('invalid_payload', 'The file is empty'));
     if (stored.size > (row.declared_size ?? 0) || stored.size > this.#settings.maxUploadBytes) {
       return refuse(new AppError('payload_too_large', `The upload is larger than the ${row.declared_size} bytes it announced`));
     }
@@ -190,6 +196,8 @@ export class MediaService {
 
   /** Streams a body into `key`, keeping its first bytes for sniffing. Throws `payload_too_large` or `quota_exceeded` past `maxBytes`. */
   async #storeBody(key: string, body: Readable, maxBytes: number, quotaBound: boolean): Promise<{ size: number; head: Buffer }> {
+    // The body may have failed while this upload waited on the database (a form cut off).
+    if (body.errored || body.destroyed) throw notWhole(body.errored);
     const head: Buffer[] = [];
     let kept = 0;
     const sniffer = new Transform({
@@ -209,6 +217,8 @@ export class MediaService {
     } catch (error) {
       body.unpipe(sniffer);
       body.resume();
+      // The client's bytes failed (cut off, a malformed form), not the store.
+      if (body.errored) throw notWhole(body.errored);
       if (error instanceof BlobTooLarge) {
         throw quotaBound ? new AppError('quota_exceeded') : new AppError('payload_too_large', `A file may be at most ${maxBytes} bytes`);
       }

@@ -23,6 +23,11 @@ export class Bucket {
     return new Bucket(await startS3Server());
   }
 
+  /** Where the S3 API answers. */
+  get endpoint(): string {
+    return this.#service.endpoint;
+  }
+
   /** The node's configuration for this bucket. */
   get env(): Record<string, string> {
     const service = this.#service;

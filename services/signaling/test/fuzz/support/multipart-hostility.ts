@@ -204,7 +204,7 @@ export const formTransports: Record<string, (form: FormInput) => Encoded> = {
   'no closing delimiter': (form) => ({ headers: [multipartType()], body: multipart([...fieldsOf(form), filePart(form)], { close: false }) }),
   'Content-Length shorter than the body': (form) => {
     const body = longHonest(form);
-    return { headers: [multipartType(), ['Content-Length', String(Math.floor(body.length / 2))]], body };
+    return { headers: [multipartType(), ['Content-Length', String(Math.floor(body.length / 2))]], body, truncated: true };
   },
   'gzip-compressed multipart': (form) => ({ headers: [multipartType(), ['Content-Encoding', 'gzip']], body: gzipSync(honest(form)) }),
   'Content-Encoding: gzip on a plain multipart body': (form) => ({ headers: [multipartType(), ['Content-Encoding', 'gzip']], body: honest(form) }),

@@ -70,6 +70,8 @@ export interface Encoded {
   body?: Buffer;
   /** Close the connection after this many body bytes. */
   abortAfterBytes?: number;
+  /** The server reads only part of the body: its Content-Length is shorter than it. */
+  truncated?: boolean;
 }
 
 /** Ways to send a JSON body, honest and not. Each takes the JSON text (absent for a route without a body). */

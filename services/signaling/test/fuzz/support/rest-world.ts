@@ -1,11 +1,13 @@
-import { randomBytes } from 'node:crypto';
-import type { ServerWithChannels } from '@parley/protocol';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { FileInfo, PresignedUpload, ServerWithChannels, UploadResult } from '@parley/protocol';
 import type { DestinationStream } from 'pino';
 import { hashSessionToken, newSessionToken } from '../../../src/domain/accounts/session-token.ts';
+import { objectKeys } from '../../../src/domain/media/object-keys.ts';
 import { Store } from '../../../src/domain/store.ts';
 import { addMember } from '../../support/communities.ts';
 import { startTestNode, type TestNode } from '../../support/test-node.ts';
 import { registerUser, TEST_PASSWORD, type TestUser } from '../../support/users.ts';
+import { Bucket } from './bucket.ts';
 
 export interface Account {
   id: string;
@@ -14,14 +16,16 @@ export interface Account {
 }
 
 /**
- * One in-process node, its log lines kept whole, an owner with a community
- * (a text channel, a custom role, a member) and factories that make the
- * fresh things a destructive route consumes (a session to log out, a
- * community to delete), inserting through the real repositories where a
- * request would cost a password hash.
+ * One in-process node with its own S3 bucket, its log lines kept whole, an
+ * owner with a community (a text channel, a custom role, a member) and
+ * factories that make the fresh things a destructive route consumes (a
+ * session to log out, a community to delete, a pending upload to complete),
+ * inserting through the real repositories where a request would cost a
+ * password hash.
  */
 export class RestWorld {
   readonly node: TestNode;
+  readonly bucket: Bucket;
   readonly lines: string[];
   readonly owner: TestUser;
   readonly ownerAccount: Account;
@@ -36,6 +40,7 @@ export class RestWorld {
 
   private constructor(init: {
     node: TestNode;
+    bucket: Bucket;
     lines: string[];
     owner: TestUser;
     server: ServerWithChannels;
@@ -43,6 +48,7 @@ export class RestWorld {
     roleId: string;
   }) {
     this.node = init.node;
+    this.bucket = init.bucket;
     this.lines = init.lines;
     this.owner = init.owner;
     this.ownerAccount = { id: init.owner.session.id, username: init.owner.session.username, token: init.owner.session.token };
@@ -55,13 +61,17 @@ export class RestWorld {
   static async start(env: Record<string, string>): Promise<RestWorld> {
     const lines: string[] = [];
     const destination: DestinationStream = { write: (line: string) => void lines.push(line.trimEnd()) };
-    const node = await startTestNode(env, { logLevel: 'info', logDestination: destination });
+    const bucket = await Bucket.start();
+    const node = await startTestNode({ ...bucket.env, ...env }, { logLevel: 'info', logDestination: destination }).catch(async (error: unknown) => {
+      await bucket.stop();
+      throw error;
+    });
     const owner = await registerUser(node.url, `owner_${randomBytes(3).toString('hex')}`);
     const server = await owner.http.createServer({ name: 'Fuzz community', description: 'for the fuzzer' });
     const requestServer = await owner.http.createServer({ name: 'Fuzz by request' });
     await owner.http.request('PUT', `/api/servers/${requestServer.id}`, { joinPolicy: 'request' });
     const role = await owner.http.request<{ id: string }>('POST', `/api/servers/${server.id}/roles`, { name: 'Fuzz role', rank: 50 });
-    const world = new RestWorld({ node, lines, owner, server, requestServerId: requestServer.id, roleId: role.id });
+    const world = new RestWorld({ node, bucket, lines, owner, server, requestServerId: requestServer.id, roleId: role.id });
     world.member = await world.freshMember();
     return world;
   }
@@ -111,8 +121,43 @@ export class RestWorld {
     return account;
   }
 
-  stop(): Promise<void> {
-    return this.node.stop();
+  /** A file `token` uploads through `POST /api/uploads`. */
+  async upload(token: string, file: { name: string; content: Buffer; purpose?: string }): Promise<FileInfo> {
+    const form = new FormData();
+    if (file.purpose) form.append('purpose', file.purpose);
+    form.append('file', new Blob([file.content]), file.name);
+    const response = await fetch(`${this.url}/api/uploads`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: form });
+    const text = await response.text();
+    if (response.status !== 201) throw new Error(`set-up upload failed: ${response.status} ${text}`);
+    return (JSON.parse(text) as UploadResult).file;
+  }
+
+  /** A direct upload `token` announces (pending until completed). */
+  presign(token: string, size: number, purpose = 'attachment'): Promise<PresignedUpload> {
+    return this.call<PresignedUpload>('POST', '/api/uploads/presign', { name: 'direct.bin', size, purpose }, token);
+  }
+
+  /** The bytes of a presigned upload, stored as a client with the presigned form would. */
+  storeBytes(fileId: string, content: Buffer): Promise<void> {
+    return this.bucket.put(objectKeys.original(fileId), content);
+  }
+
+  /** A fresh user with all but `room` bytes of `quotaBytes` taken (by a pending upload announcing them). */
+  async userWithRoom(room: number, quotaBytes: number): Promise<Account> {
+    const user = await this.freshUser();
+    await this.#store.repos.files.create({ id: randomUUID(), ownerId: user.id, name: 'quota.bin', purpose: 'attachment', status: 'pending', declaredSize: quotaBytes - room });
+    return user;
+  }
+
+  /** How many upload requests (of every route) have ended in a handler, by the node's own `parley_upload_duration_seconds`. */
+  async uploadsEnded(): Promise<number> {
+    const text = await fetch(`${this.url}/metrics`).then((response) => response.text());
+    return [...text.matchAll(/^parley_upload_duration_seconds_count\{[^}]*\} (\d+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+  }
+
+  async stop(): Promise<void> {
+    await this.node.stop();
+    await this.bucket.stop();
   }
 }
 

@@ -17,13 +17,18 @@ import {
   updateServerRequest,
 } from '@parley/protocol';
 import type { z } from 'zod';
+import type { Labelled } from './hostile-values.ts';
+import type { UploadSample } from './multipart-hostility.ts';
 import { TEST_PASSWORD, type RestWorld } from './rest-world.ts';
+import { uploadRouteCases } from './upload-route-cases.ts';
 
 /** A valid request: path parameters by name, query, body, and the bearer token (none for public routes). */
 export interface RouteSample {
   params?: Record<string, string>;
   query?: Record<string, string>;
   body?: unknown;
+  /** The fields and file of a multipart route (which then has no JSON body). */
+  upload?: UploadSample;
   token?: string;
 }
 
@@ -32,6 +37,26 @@ export interface RouteCase {
   bodySchema?: z.ZodType;
   /** A fresh valid request (destructive routes get a fresh target each time). */
   sample(world: RestWorld): Promise<RouteSample>;
+  /**
+   * Requests that are well-formed but ask for what the caller may not have
+   * (another user's file, an upload already completed, a spent quota): each
+   * tried once, then at random in place of the sample.
+   */
+  situations?: Record<string, (world: RestWorld) => Promise<RouteSample>>;
+  /** Query strings tried on this route besides the generic hostile ones. */
+  queries?: readonly string[];
+  /** Bodies tried on this route besides the mutations of its sample. */
+  bodies?: readonly Labelled[];
+  /** The route reads or writes object storage: its cases are checked against the bucket too. */
+  storage?: boolean;
+  /** The route answers with a file's bytes, or a redirect to them: where it leads and the Content-Disposition are checked. */
+  download?: boolean;
+  /**
+   * A refusal may remove the pending upload named by `:fileId`, row and
+   * object, as documented (an upload larger than announced, an empty one, an
+   * avatar that is not an image); nothing else.
+   */
+  refusalRemovesTarget?: boolean;
 }
 
 const owner = (world: RestWorld) => world.ownerAccount.token;
@@ -214,6 +239,7 @@ export const routeCases: Record<string, RouteCase> = {
   'GET /api/messages/:conversationId': {
     sample: async (world) => ({ token: owner(world), params: { conversationId: world.textChannelId }, query: { limit: '10', before: '100' } }),
   },
+  ...uploadRouteCases,
   'GET /health': { sample: async () => ({}) },
   'GET /ready': { sample: async () => ({}) },
   'GET /metrics': { sample: async () => ({}) },
@@ -221,9 +247,9 @@ export const routeCases: Record<string, RouteCase> = {
 
 export const routeNames = Object.keys(routeCases);
 
-/** `METHOD /path` of every REST endpoint docs/protocol.md documents (headings, and the discovery table). */
+/** `METHOD /path` of every REST endpoint docs/protocol.md documents (`###` and `####` headings, and the discovery table). */
 export function documentedRoutes(doc: string): string[] {
-  const headings = [...doc.matchAll(/^### `((?:GET|POST|PUT|PATCH|DELETE) [^`?]+)(?:\?[^`]*)?`/gm)].map((match) => match[1]!);
+  const headings = [...doc.matchAll(/^#{3,4} `((?:GET|POST|PUT|PATCH|DELETE) [^`?]+)(?:\?[^`]*)?`/gm)].map((match) => match[1]!);
   const rows = [...doc.matchAll(/^\| `((?:GET|POST|PUT|PATCH|DELETE) [^`?]+)(?:\?[^`]*)?` \| [^|]*[a-z]/gm)].map((match) => match[1]!);
   return [...new Set([...headings, ...rows])];
 }
