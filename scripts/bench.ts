@@ -9,13 +9,14 @@ import { fanout } from '../bench/scenarios/fanout.ts';
 import { idle } from '../bench/scenarios/idle.ts';
 import { joins } from '../bench/scenarios/joins.ts';
 import { login } from '../bench/scenarios/login.ts';
+import { media } from '../bench/scenarios/media.ts';
 import { voice } from '../bench/scenarios/voice.ts';
 
 // npm run bench [-- <scenario>...]: runs the named scenarios (default: all),
 // writes bench/results/<scenario>-<timestamp>.json and .md and latest.md, and
 // prints each report on stdout. Progress goes to stderr. See bench/README.md.
 
-const scenarios: readonly Scenario[] = [login, fanout, busyChannel, joins, idle, voice];
+const scenarios: readonly Scenario[] = [login, fanout, busyChannel, joins, idle, voice, media];
 const resultsDir = path.resolve(import.meta.dirname, '../bench/results');
 
 const log = (line: string) => process.stderr.write(`${line}\n`);

@@ -62,7 +62,7 @@ export function readMachineCpu(): { busyMs: number; totalMs: number } {
 /** A process, or a group of them (Postgres: the postmaster and its backends), whose CPU is measured. */
 export interface CpuTarget {
   name: string;
-  role: 'pod' | 'relay' | 'postgres' | 'redis' | 'load generator';
+  role: 'pod' | 'relay' | 'worker' | 'baseline' | 'object store' | 'postgres' | 'redis' | 'load generator';
   /** CPU ms so far; undefined when the process cannot be found (for instance an external Postgres). */
   readCpuMs(): number | undefined;
 }

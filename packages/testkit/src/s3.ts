@@ -82,6 +82,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   // `silent` mutes s3rver's winston logger and Koa's default error printer alike.
   const s3rver = new S3rver({ directory, silent: !options.verbose, configureBuckets: [{ name: bucket }] });
   await s3rver.configureBuckets();
+  deleteOneAtATime(s3rver.store);
   const serve = s3rver.callback();
   const uploads = new S3rverUploads(directory);
 
@@ -143,6 +144,23 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       await closed;
       await rm(directory, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * s3rver deletes the keys of one DeleteObjects concurrently, each then
+ * removing its folder when it looks empty: two keys in one folder (a file's
+ * two thumbnails) race to remove it, and the loser fails the whole request
+ * with InternalError. S3 has no folders and no such race: run deletes one
+ * at a time.
+ */
+function deleteOneAtATime(store: { deleteObject(bucket: string, key: string): Promise<void> }): void {
+  const deleteObject = store.deleteObject.bind(store);
+  let previous: Promise<unknown> = Promise.resolve();
+  store.deleteObject = (bucket, key) => {
+    const next = previous.catch(() => {}).then(() => deleteObject(bucket, key));
+    previous = next;
+    return next;
   };
 }
 

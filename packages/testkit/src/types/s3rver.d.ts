@@ -13,8 +13,14 @@ declare module 's3rver' {
     vhostBuckets?: boolean;
   }
 
+  /** Where s3rver keeps objects (its filesystem store); only what the test kit touches. */
+  export interface S3rverStore {
+    deleteObject(bucket: string, key: string): Promise<void>;
+  }
+
   export default class S3rver {
     constructor(options: S3rverOptions);
+    readonly store: S3rverStore;
     /** Creates the buckets named in the options. */
     configureBuckets(): Promise<void>;
     /** The request handler, to serve from an `http.Server` of one's own. */

@@ -3,6 +3,7 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  PutObjectCommand,
   S3Client,
   S3ServiceException,
   type S3ClientConfig,
@@ -51,7 +52,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async put(key: string, body: Readable | Buffer, options: { contentType: string; maxBytes: number }): Promise<{ size: number }> {
-    if (Buffer.isBuffer(body) && body.length > options.maxBytes) throw new BlobTooLarge(options.maxBytes);
+    if (Buffer.isBuffer(body)) return this.#putBuffer(key, body, options);
     let size = 0;
     let bodyFailure: unknown;
     // Fails with BlobTooLarge on the chunk that passes maxBytes, before lib-storage sees it.
@@ -61,7 +62,7 @@ export class S3BlobStore implements BlobStore {
       (async function* () {
         let handedOver = false;
         try {
-          for await (const chunk of Buffer.isBuffer(body) ? [body] : (body as AsyncIterable<Buffer>)) {
+          for await (const chunk of body as AsyncIterable<Buffer>) {
             size += chunk.length;
             if (size > options.maxBytes) throw new BlobTooLarge(options.maxBytes);
             handedOver = true;
@@ -91,13 +92,26 @@ export class S3BlobStore implements BlobStore {
       // once while that cleanup still runs, and a request in flight is not cancelled.)
       const failure = bodyFailure;
       counted.destroy();
-      if (!Buffer.isBuffer(body)) body.destroy();
+      body.destroy();
       // Else the store failed, perhaps after committing the object (a lost answer to
       // the last request): remove it. Keys come from ids, so it can only be this write.
       if (failure === undefined) await this.delete([key]).catch(() => {});
       throw failure ?? error;
     }
     return { size };
+  }
+
+  /** Bytes already in memory (thumbnails): one PutObject, without lib-storage's stream machinery. */
+  async #putBuffer(key: string, body: Buffer, options: { contentType: string; maxBytes: number }): Promise<{ size: number }> {
+    if (body.length > options.maxBytes) throw new BlobTooLarge(options.maxBytes);
+    try {
+      await this.#client.send(new PutObjectCommand({ Bucket: this.#bucket, Key: key, Body: body, ContentType: options.contentType }));
+    } catch (error) {
+      // Perhaps committed, its answer lost: remove it, as for a stream.
+      await this.delete([key]).catch(() => {});
+      throw error;
+    }
+    return { size: body.length };
   }
 
   async head(key: string): Promise<{ size: number } | undefined> {
