@@ -30,6 +30,15 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace services
 
 FROM node:24-slim
 ENV NODE_ENV=production
+# jemalloc, as sharp advises on glibc: a long-running thumbnail worker's RSS
+# otherwise grows from batch to batch with fragmentation (measured with
+# `npm run bench -- media`: 249 → 398 MiB over six batches on glibc, level
+# near 300 MiB on jemalloc; 12 MP peak 423 → 362 MiB).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libjemalloc2 \
+ && rm -rf /var/lib/apt/lists/* \
+ && ln -s "/usr/lib/$(uname -m)-linux-gnu/libjemalloc.so.2" /usr/local/lib/libjemalloc.so.2
+ENV LD_PRELOAD=/usr/local/lib/libjemalloc.so.2
 WORKDIR /app
 # Files stay owned by root: the pod runs as `node` and must not be able to rewrite its own code.
 COPY --from=deps /app/node_modules ./node_modules

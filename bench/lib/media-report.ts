@@ -7,7 +7,13 @@ import type { ScenarioResult, Table } from './scenario.ts';
 import type { ThumbnailBatch } from './thumbnail-batches.ts';
 
 export interface MediaSettings {
-  worker: { concurrency: number; sharpThreads: number; maxInputPixels: number };
+  worker: {
+    concurrency: number;
+    sharpThreads: number;
+    maxInputPixels: number;
+    /** The jemalloc library preloaded into the worker, or undefined for glibc's malloc. */
+    jemalloc: string | undefined;
+  };
   sizes: ReadonlyArray<{ name: string; width: number; height: number; count: number }>;
   variants: number;
   rounds: number;
@@ -355,6 +361,7 @@ export function mediaReport(input: {
       WORKER_CONCURRENCY: settings.worker.concurrency,
       SHARP_THREADS: settings.worker.sharpThreads,
       THUMBNAIL_MAX_PIXELS: settings.worker.maxInputPixels,
+      'worker malloc (MEDIA_WORKER_MALLOC)': settings.worker.jemalloc ? `jemalloc (${settings.worker.jemalloc})` : 'glibc',
       'images per batch': sizes.map((size) => `${size.name}: ${size.count}`).join(', '),
       rounds: settings.rounds,
       'warm-up jobs per size': settings.warmupJobsPerSize,
