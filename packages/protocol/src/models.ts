@@ -115,6 +115,8 @@ export interface Member {
   userId: string;
   username: string;
   displayName: string;
+  /** Their avatar (`GET /api/files/:id`, readable by anyone), or null. */
+  avatarFileId: string | null;
   nickname: string | null;
   roleIds: string[];
   isOwner: boolean;

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { ParleySocket } from '@parley/client';
-import type { FileInfo, PresignedUpload, Server, UserProfile } from '@parley/protocol';
+import type { FileInfo, Member, PresignedUpload, Server, UserProfile } from '@parley/protocol';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMember } from './support/communities.ts';
@@ -276,6 +276,8 @@ describe('who may read a file', () => {
     const profile = (await (await patch({ avatarFileId: avatar.id })).json()) as UserProfile;
     expect(profile.avatarFileId).toBe(avatar.id);
     expect((await download(avatar.id)).status).toBe(200);
+    const members = (await (await api(`/api/servers/${server.id}/members`, owner)).json()) as { items: Member[] };
+    expect(members.items.find((listed) => listed.userId === member.session.id)?.avatarFileId).toBe(avatar.id);
     const notAnImage = await upload(world.url, member, noiseBytes(3000), { purpose: 'avatar' });
     expect(notAnImage).toMatchObject({ status: 400, body: { error: { code: 'invalid_file' } } });
   });

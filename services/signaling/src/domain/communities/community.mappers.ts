@@ -90,6 +90,7 @@ export function toMember(row: MemberWithUser, server: Pick<ServerRow, 'owner_id'
     userId: row.user_id,
     username: row.username,
     displayName: row.display_name,
+    avatarFileId: row.avatar_file_id,
     nickname: row.nickname,
     roleIds: row.role_ids,
     isOwner: server.owner_id === row.user_id,

@@ -2,10 +2,11 @@ import { limits } from '@parley/protocol';
 import type { DB, MemberRow } from '@parley/db';
 import { sql, type Kysely } from 'kysely';
 
-/** A member with their account's names and the ids of the roles they hold. */
+/** A member with their account's names and avatar and the ids of the roles they hold. */
 export interface MemberWithUser extends MemberRow {
   username: string;
   display_name: string;
+  avatar_file_id: string | null;
   role_ids: string[];
 }
 
@@ -159,7 +160,7 @@ export class MemberRepository {
       .selectFrom('members')
       .innerJoin('users', 'users.id', 'members.user_id')
       .selectAll('members')
-      .select(['users.username', 'users.display_name'])
+      .select(['users.username', 'users.display_name', 'users.avatar_file_id'])
       .select(
         sql<string[]>`coalesce((
           select array_agg(member_roles.role_id) from member_roles
