@@ -62,6 +62,16 @@ export default tseslint.config(
     ignores: ['**/*.test.ts'],
     rules: restrict(kysely, uniqueViolation),
   },
+  // Tools outside a service use its front door (`@parley/signaling`, src/index.ts), not its insides.
+  {
+    files: ['bench/**/*.ts', 'scripts/**/*.ts', 'services/worker/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/services/*/src/**'], message: "Import what the service exports from its package (e.g. '@parley/signaling')." }] },
+      ],
+    },
+  },
   {
     files: ['.ci/**', 'eslint.config.js'],
     rules: { 'no-console': 'off' },

@@ -31,6 +31,7 @@ export { emitterRealtime } from './adapters/socket-io/emitter-realtime.ts';
 export { systemClock } from './clock.ts';
 export type { JobHandlers } from './domain/media/job-queue.ts';
 export { mediaJobHandlers, type MediaJobDeps } from './domain/media/media.jobs.ts';
+export { objectKeys } from './domain/media/object-keys.ts';
 export { Readiness } from './lifecycle/readiness.ts';
 export { ShutdownRegistry } from './lifecycle/shutdown.ts';
 export { throttledWarning } from './logger.ts';
