@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { createMigratedDatabase, deleteRedisKeys, dropDatabase, getPostgres, getRedis } from '@parley/testkit';
 
 /** A private, migrated Postgres database and a private Redis key prefix for one scenario's pods. */
@@ -12,9 +13,15 @@ export interface BackingServices {
   dispose(): Promise<void>;
 }
 
-/** Postgres and Redis from testkit (`DATABASE_URL`/`REDIS_URL`, else containers, else local binaries). */
+/**
+ * Postgres and Redis from testkit (`DATABASE_URL`/`REDIS_URL`, else containers,
+ * else local binaries). A Postgres the bench starts runs with production
+ * durability (fsync, synchronous_commit, full_page_writes on), as an
+ * acknowledgement promises a durable commit; `sources.postgres` says which
+ * settings the server really has.
+ */
 export async function startBackingServices(): Promise<BackingServices> {
-  const [postgresStart, redisStart] = await Promise.allSettled([getPostgres(), getRedis()]);
+  const [postgresStart, redisStart] = await Promise.allSettled([getPostgres(process.env, { durable: true }), getRedis()]);
   const postgres = postgresStart.status === 'fulfilled' ? postgresStart.value : undefined;
   const redis = redisStart.status === 'fulfilled' ? redisStart.value : undefined;
   const redisKeyPrefix = `parley-bench-${randomBytes(4).toString('hex')}:`;
@@ -42,11 +49,28 @@ export async function startBackingServices(): Promise<BackingServices> {
       databaseUrl: database.url,
       redisUrl: redis.url,
       redisKeyPrefix,
-      sources: { postgres: postgres.source, redis: redis.source },
+      sources: { postgres: `${postgres.source}, ${await durabilityOf(database.url)}`, redis: redis.source },
       dispose,
     };
   } catch (error) {
     await dispose().catch(() => {});
     throw error;
+  }
+}
+
+/** The server's crash-safety settings, e.g. `durable (fsync on, synchronous_commit on, full_page_writes on)`. */
+async function durabilityOf(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ fsync: string; synchronous_commit: string; full_page_writes: string }>(
+      "select current_setting('fsync') as fsync, current_setting('synchronous_commit') as synchronous_commit, current_setting('full_page_writes') as full_page_writes",
+    );
+    const settings = rows[0]!;
+    const durable = settings.fsync === 'on' && settings.synchronous_commit !== 'off' && settings.full_page_writes === 'on';
+    const listed = Object.entries(settings).map(([name, value]) => `${name} ${value}`).join(', ');
+    return `${durable ? 'durable' : 'NOT durable: commits do not wait for the disk'} (${listed})`;
+  } finally {
+    await client.end();
   }
 }

@@ -1,13 +1,14 @@
 import { GenericContainer, Wait } from 'testcontainers';
-import type { PostgresService } from './postgres.ts';
+import { NON_DURABLE_SETTINGS, type PostgresService } from './postgres.ts';
 import type { RedisService } from './redis.ts';
 
 // Loaded only when a Docker engine answers (see docker.ts).
 
-export async function startPostgresContainer(): Promise<PostgresService> {
+export async function startPostgresContainer(options: { durable?: boolean } = {}): Promise<PostgresService> {
+  const settings = options.durable ? [] : NON_DURABLE_SETTINGS.flatMap((setting) => ['-c', setting]);
   const container = await new GenericContainer('postgres:17-alpine')
     .withEnvironment({ POSTGRES_HOST_AUTH_METHOD: 'trust' })
-    .withCommand(['postgres', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'max_connections=300'])
+    .withCommand(['postgres', ...settings, '-c', 'max_connections=300'])
     .withExposedPorts(5432)
     .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2))
     .start();

@@ -27,13 +27,13 @@ export interface PostgresService {
  * Postgres for tests: `DATABASE_URL` when set; else a container when a Docker
  * engine answers; else a private `postgres` spawned from local binaries.
  */
-export async function getPostgres(env: NodeJS.ProcessEnv = process.env): Promise<PostgresService> {
+export async function getPostgres(env: NodeJS.ProcessEnv = process.env, options: { durable?: boolean } = {}): Promise<PostgresService> {
   if (env.DATABASE_URL) return { url: env.DATABASE_URL, source: 'environment', stop: async () => {} };
   if (await dockerAvailable()) {
     const { startPostgresContainer } = await import('./containers.ts');
-    return startPostgresContainer();
+    return startPostgresContainer(options);
   }
-  return startLocalPostgres();
+  return startLocalPostgres(options);
 }
 
 export interface LocalPostgresOptions {
@@ -42,9 +42,17 @@ export interface LocalPostgresOptions {
   /** Default: a new temporary directory, removed on stop. */
   dataDir?: string;
   onLine?: (line: string) => void;
+  /**
+   * Production durability: fsync, synchronous_commit and full_page_writes on,
+   * so a commit waits for its WAL flush (benchmarks). Default: all three off (tests).
+   */
+  durable?: boolean;
 }
 
-/** initdb into a temporary directory and run `postgres` on 127.0.0.1, tuned for tests (no fsync). */
+/** Settings that make a test server fast by giving up crash safety: a commit does not wait for the disk. */
+export const NON_DURABLE_SETTINGS = ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off'] as const;
+
+/** initdb into a temporary directory and run `postgres` on 127.0.0.1, tuned for tests (no fsync) unless `durable`. */
 export function startLocalPostgres(options: LocalPostgresOptions = {}): Promise<LocalPostgres> {
   return LocalPostgres.start(options);
 }
@@ -61,10 +69,12 @@ export class LocalPostgres implements PostgresService {
   readonly dataDir: string;
   readonly #ownDir: boolean;
   readonly #onLine: ((line: string) => void) | undefined;
+  readonly #durable: boolean;
   #server: ManagedProcess | undefined;
 
-  private constructor(port: number, dataDir: string, ownDir: boolean, onLine: ((line: string) => void) | undefined) {
+  private constructor(port: number, dataDir: string, ownDir: boolean, onLine: ((line: string) => void) | undefined, durable: boolean) {
     this.port = port;
+    this.#durable = durable;
     this.dataDir = dataDir;
     this.#ownDir = ownDir;
     this.#onLine = onLine;
@@ -77,7 +87,7 @@ export class LocalPostgres implements PostgresService {
     const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'parley-pg-'));
     if (user) chownSync(dataDir, user.uid, user.gid);
     const port = options.port ?? (await freePort());
-    const postgres = new LocalPostgres(port, dataDir, ownDir, options.onLine);
+    const postgres = new LocalPostgres(port, dataDir, ownDir, options.onLine, options.durable ?? false);
     try {
       await execFileAsync(
         path.join(findPostgresBinDir(), 'initdb'),
@@ -117,9 +127,7 @@ export class LocalPostgres implements PostgresService {
         '-p', String(this.port),
         '-h', '127.0.0.1',
         '-k', this.dataDir,
-        '-c', 'fsync=off',
-        '-c', 'synchronous_commit=off',
-        '-c', 'full_page_writes=off',
+        ...(this.#durable ? [] : NON_DURABLE_SETTINGS.flatMap((setting) => ['-c', setting])),
         '-c', 'max_connections=300',
       ],
       env: postgresEnv(),
