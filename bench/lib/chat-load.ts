@@ -66,10 +66,15 @@ export interface ClosedLoopChatOptions {
   recorder: LoadRecorder;
   /** An acknowledgement later than this counts as `ack_timeout` and the sender moves on. */
   ackTimeoutMs: number;
+  /** Messages each sender keeps awaiting their acknowledgement (default 1). */
+  inFlightPerSender?: number;
   signal?: AbortSignal;
 }
 
-/** Closed loop: each sender sends its next message as soon as the last one is acknowledged. */
+/**
+ * Closed loop: each sender keeps `inFlightPerSender` messages in flight,
+ * sending the next as soon as one is acknowledged.
+ */
 export async function runClosedChatLoop(options: ClosedLoopChatOptions): Promise<void> {
   const { wire, recorder } = options;
   const end = nowMs() + options.durationMs;
@@ -83,5 +88,6 @@ export async function runClosedChatLoop(options: ClosedLoopChatOptions): Promise
       recorder.acked(sentAt, error);
     }
   };
-  await Promise.all(options.senders.map(sender));
+  const inFlight = options.inFlightPerSender ?? 1;
+  await Promise.all(options.senders.flatMap((client) => Array.from({ length: inFlight }, () => sender(client))));
 }

@@ -63,3 +63,8 @@ export function bottleneckNote(label: string, result: PhaseResult): string {
     `load generator event-loop delay p99 ${result.loadGeneratorLoopDelayMs.p99.toFixed(1)} ms.`
   );
 }
+
+/** Postgres CPU ms per message the servers acknowledged (Parley acknowledges after the commit): NaN without acks. */
+export function postgresMsPerPersistedMessage(result: PhaseResult): number {
+  return result.acksOk > 0 ? cpuOfRole(result.cpu, 'postgres') / result.acksOk : Number.NaN;
+}

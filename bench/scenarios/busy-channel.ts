@@ -11,6 +11,8 @@ import { startSeededServices, type Seeder, type SeededCommunity, type SeededUser
 
 const settings = {
   senders: 10,
+  /** Closed loop: messages each sender keeps awaiting their ack, enough to saturate the server (the SDK allows 64 per connection). */
+  inFlightPerSender: 8,
   receivers: 30,
   messageBytes: 100,
   parleyPods: [1, 3],
@@ -26,7 +28,7 @@ const settings = {
 const members = settings.senders + settings.receivers;
 
 /** The issue's goal for this 2-core machine: reported against, never asserted. */
-const goals = { persistedPerSecond: 5_000 };
+const goals = { persistedPerSecond: 5_000, persistedVsRelay: 0.7 };
 
 interface ServerRun {
   label: string;
@@ -117,6 +119,7 @@ async function measure(
           messageBytes: settings.messageBytes,
           recorder,
           ackTimeoutMs: settings.ackTimeoutMs,
+          inFlightPerSender: settings.inFlightPerSender,
           signal: context.signal,
         }),
     }));
@@ -198,20 +201,28 @@ function report(
   const targets: Table = {
     title: "Against the issue's goal (reported, not asserted)",
     columns: ['goal', 'target', 'measured', 'where we land'],
-    rows: [[`persisted msgs/s across ${settings.parleyPods.at(-1)} pods (closed loop)`, `≥ ${goals.persistedPerSecond}`, persisted, persisted >= goals.persistedPerSecond ? 'met' : 'not met']],
+    rows: [
+      [`persisted msgs/s across ${settings.parleyPods.at(-1)} pods (closed loop)`, `≥ ${goals.persistedPerSecond}`, persisted, persisted >= goals.persistedPerSecond ? 'met' : 'not met'],
+      [
+        `persisted msgs/s across ${settings.parleyPods.at(-1)} pods ÷ the relay's acked msgs/s (closed loop)`,
+        `≥ ${goals.persistedVsRelay}×`,
+        ratio(persisted, relay.closed.acksPerSecond),
+        persisted / relay.closed.acksPerSecond >= goals.persistedVsRelay ? 'met' : 'not met',
+      ],
+    ],
   };
   const phases = runs.flatMap((run) => [
     { label: `${run.label}, closed`, result: run.closed },
     { label: `${run.label}, open`, result: run.open },
   ]);
   const notes = [
-    `The scenario the reference single-node server was measured on: one busy channel. Closed loop: each of the ${settings.senders} senders sends its next message when the last one is acknowledged (Parley acknowledges after the commit, the relay after its broadcast), so "acked msgs/s" is the most the server persists with ${settings.senders} in flight. Open loop: the same senders, sends scheduled at half that rate whatever the acks do; the relay's open loop runs at Parley ${settings.parleyPods.at(-1)} pods' open-loop rate, the same load.`,
+    `The scenario the reference single-node server was measured on: one busy channel. Closed loop: each of the ${settings.senders} senders keeps ${settings.inFlightPerSender} messages awaiting their acknowledgement and sends the next when one is acknowledged (Parley acknowledges after the commit, the relay after its broadcast), so "acked msgs/s" is the most the server persists with ${settings.senders * settings.inFlightPerSender} in flight. Open loop: the same senders, sends scheduled at half that rate whatever the acks do; the relay's open loop runs at Parley ${settings.parleyPods.at(-1)} pods' open-loop rate, the same load.`,
     `"last_seq +/s" is the channel's sequence in Postgres (channels.last_seq) read when the window opened and closed: messages persisted per second, counted by the database. Deliveries count every chat:new (relay: message) received by the ${members} clients, senders included (a sender hears the others).`,
     `Clients are spread round-robin over the servers (senders are clients 0-${settings.senders - 1}), so on several servers most deliveries cross Redis. Each window has ${settings.warmupMs / 1000} s of load before it opens; latency is from the send time written in the message to its arrival, in the bench process.`,
     ...phases.map(({ label, result }) => bottleneckNote(label, result)),
     ...parley.flatMap((run) =>
       run.postgres
-        ? [`${run.label}: the pods' Postgres connections on average (pg_stat_activity every 250 ms, warm-up included) — closed loop: ${describeActivity(run.postgres.closed)}; open loop: ${describeActivity(run.postgres.open)}. Every send takes the channel's row lock (last_seq + 1) until its transaction commits: "waiting for a lock" is how many of them queued on it at an average moment.`]
+        ? [`${run.label}: the pods' Postgres connections on average (pg_stat_activity every 250 ms, warm-up included) — closed loop: ${describeActivity(run.postgres.closed)}; open loop: ${describeActivity(run.postgres.open)}. Every batch (group commit) takes the channel's row lock until its transaction commits: "waiting for a lock" is how many batches, of all the pods, queued on it at an average moment.`]
         : [],
     ),
     `Connections lost during the load: ${runs.map((run) => `${run.label} ${run.unexpectedDisconnects}`).join(', ')}.`,

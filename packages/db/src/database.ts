@@ -130,7 +130,7 @@ const CLIENT_TIMEOUT_GRACE_MS = 1000;
 /**
  * The pool as Kysely sees it, but a connection whose query failed because
  * the connection itself is in doubt (no answer in time, or the connection
- * broke) is destroyed when released. Handed to the next request, it could
+ * broke, also between queries) is destroyed when released. Handed to the next request, it could
  * still be inside the abandoned transaction, whose statements that request's
  * COMMIT would then commit.
  */
@@ -142,6 +142,13 @@ function discardingConnectionsInDoubt(pool: pg.Pool): PostgresPool {
     connect: async (): Promise<PostgresPoolClient> => {
       const client = await pool.connect();
       let inDoubt = false;
+      // The pool listens for errors of idle connections only: one that breaks
+      // while checked out (its backend terminated between two queries of a
+      // transaction) would otherwise throw out of the process.
+      const onError = () => {
+        inDoubt = true;
+      };
+      client.on('error', onError);
       const query = (...args: unknown[]) => {
         const result = (client.query as (...args: unknown[]) => unknown)(...args);
         if (!(result instanceof Promise)) return result;
@@ -152,7 +159,10 @@ function discardingConnectionsInDoubt(pool: pg.Pool): PostgresPool {
       };
       return {
         query: query as PostgresPoolClient['query'],
-        release: (destroy?: boolean) => client.release(destroy || inDoubt),
+        release: (destroy?: boolean) => {
+          client.off('error', onError);
+          client.release(destroy || inDoubt);
+        },
       };
     },
   };

@@ -328,6 +328,12 @@ export interface InterServerEvents {
    * which channel rooms its sockets of these users (all members when omitted) belong in.
    */
   'rooms:refresh': (event: { serverId: string; userIds?: string[] }) => void;
+  /**
+   * Something that decides who may do what in a community changed (roles,
+   * overrides, membership, mutes, ownership, channels): each pod drops the
+   * access it remembers for it. A `rooms:refresh` implies it.
+   */
+  'access:changed': (event: { serverId: string }) => void;
 }
 
 /** What the handshake establishes for a socket's lifetime. */
@@ -341,6 +347,8 @@ export interface SocketData {
   displayName: string;
   clientInstanceId: string;
   connectionScope: string | null;
+  /** The client's IP as the pod believes it (see `TRUST_PROXY_HOPS`), read from the handshake's request before the pod drops it. */
+  address: string;
 }
 
 export type ClientEventName = keyof ClientToServerEvents;

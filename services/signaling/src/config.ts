@@ -84,6 +84,14 @@ export interface Config {
       readonly keyEncryptionSecret: string | undefined;
     };
   };
+  /** The chat write path: group commit and the per-pod access cache. */
+  readonly chat: {
+    /** Messages written in one transaction at most (those that arrive while a batch commits wait for the next). */
+    readonly commitBatchMax: number;
+    /** How long a pod may reuse a member's channel access; 0 reads it for every message. */
+    readonly accessCacheTtlMs: number;
+    readonly accessCacheMaxEntries: number;
+  };
   /** Uploads, their storage and their processing. */
   readonly media: {
     /** Object storage; undefined: files under `DATA_DIR/files` (embedded), or uploads unavailable (cluster). */
@@ -109,6 +117,8 @@ export interface Config {
   /** The worker's own HTTP port (`/health`, `/metrics`). */
   readonly workerPort: number;
   readonly shutdownGraceMs: number;
+  /** How often a pod sends its socket-event rate-limit counts to Redis and reads the cluster's back. */
+  readonly rateLimitSyncIntervalMs: number;
   readonly rateLimits: {
     readonly auth: RateLimitRule;
     readonly chatSend: RateLimitRule;
@@ -240,6 +250,9 @@ const envSchema = z.object({
   S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
   S3_PUBLIC_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
   S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
+  CHAT_COMMIT_BATCH_MAX: integer(1, 1000).default(200),
+  ACCESS_CACHE_TTL_MS: integer(0, 600_000).default(30_000),
+  ACCESS_CACHE_MAX_ENTRIES: integer(1, 10_000_000).default(100_000),
   UPLOAD_MAX_BYTES: integer(1024, 5 * 1024 ** 4).default(25 * 1024 * 1024),
   UPLOAD_QUOTA_BYTES: integer(1024, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
   UPLOAD_UNATTACHED_TTL_MS: integer(60_000, 365 * 86_400_000).default(86_400_000),
@@ -283,6 +296,7 @@ const envSchema = z.object({
   RATE_LIMIT_VOICE_STATE: rateLimit.default(parseRateLimit('60/10s')),
   RATE_LIMIT_RTC_SIGNAL: rateLimit.default(parseRateLimit('300/10s')),
   RATE_LIMIT_UPLOAD: rateLimit.default(parseRateLimit('30/1m')),
+  RATE_LIMIT_SYNC_INTERVAL_MS: integer(10, 10_000).default(100),
 });
 
 /** The name of every variable the service reads (a pod, a worker, the admin CLI). */
@@ -378,6 +392,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         keyEncryptionSecret: e.VOICE_KEY_ENCRYPTION_SECRET,
       },
     },
+    chat: {
+      commitBatchMax: e.CHAT_COMMIT_BATCH_MAX,
+      accessCacheTtlMs: e.ACCESS_CACHE_TTL_MS,
+      accessCacheMaxEntries: e.ACCESS_CACHE_MAX_ENTRIES,
+    },
     media: {
       s3: e.S3_BUCKET
         ? {
@@ -404,6 +423,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     workerPort: e.WORKER_PORT,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    rateLimitSyncIntervalMs: e.RATE_LIMIT_SYNC_INTERVAL_MS,
     rateLimits: {
       auth: e.RATE_LIMIT_AUTH,
       chatSend: e.RATE_LIMIT_CHAT_SEND,

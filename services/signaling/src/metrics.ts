@@ -9,6 +9,7 @@ export interface Metrics {
   readonly socketEvents: Counter<'event' | 'outcome'>;
   readonly socketEventDuration: Histogram<'event'>;
   readonly chatMessagesPersisted: Counter;
+  readonly chatCommitBatchSize: Histogram;
   readonly passwordHashesWaiting: Gauge;
   readonly passwordHashesRejected: Counter;
   readonly socketHandshakesRefused: Counter<'code'>;
@@ -63,6 +64,12 @@ export function createMetrics(): Metrics {
     chatMessagesPersisted: new Counter({
       name: 'parley_chat_messages_persisted_total',
       help: 'Chat messages committed to the database by this pod.',
+      registers: [registry],
+    }),
+    chatCommitBatchSize: new Histogram({
+      name: 'parley_chat_commit_batch_size',
+      help: 'Messages written per group commit (one transaction) by this pod.',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
       registers: [registry],
     }),
     passwordHashesWaiting: new Gauge({

@@ -8,7 +8,7 @@ import { RedisVoiceStore } from './adapters/redis/voice-store.ts';
 import { connectDatabase } from './adapters/database.ts';
 import { JoseOidcVerifier } from './adapters/jose/oidc-verifier.ts';
 import { Argon2PasswordHasher } from './adapters/argon2/password-hasher.ts';
-import { connectRedis } from './adapters/redis/connections.ts';
+import { connectRedis, type RedisConnections } from './adapters/redis/connections.ts';
 import { createSocketIoRedisAdapter } from './adapters/redis/socket-io-adapter.ts';
 import { systemClock } from './clock.ts';
 import { NodeIncarnation } from './cluster/node-identity.ts';
@@ -24,6 +24,7 @@ import { ChatService } from './domain/chat/chat.service.ts';
 import { MessageActions } from './domain/chat/message-actions.service.ts';
 import { ChannelAdminService } from './domain/communities/channels/channel-admin.service.ts';
 import { ChannelAccess } from './domain/communities/access/channel-access.ts';
+import { AccessCache } from './domain/communities/access/access-cache.ts';
 import { CommunityService } from './domain/communities/community.service.ts';
 import { InviteService } from './domain/communities/membership/invite.service.ts';
 import { JoinRequestService } from './domain/communities/membership/join-request.service.ts';
@@ -58,6 +59,7 @@ import { MemoryAttemptGuard } from './adapters/memory/attempt-guard.ts';
 import { RedisAttemptGuard } from './adapters/redis/attempt-guard.ts';
 import { MemoryRateLimiterFactory } from './adapters/memory/rate-limiter.ts';
 import { RedisRateLimiterFactory } from './adapters/redis/rate-limiter.ts';
+import { ReconciledRateLimiterFactory } from './adapters/redis/reconciled-rate-limiter.ts';
 import { RedisCircuit } from './adapters/redis/circuit.ts';
 
 /** After Redis failed a rate-limit command, how long pods count on their own before trying Redis again. */
@@ -67,6 +69,8 @@ export interface RunningNode {
   readonly port: number;
   readonly url: string;
   readonly io: ParleyServer;
+  /** The Socket.IO events the gateway handles. */
+  readonly handledEvents: readonly string[];
   /** Drains and closes everything; resolves when the node has stopped. */
   shutdown(reason: string): Promise<void>;
 }
@@ -89,18 +93,30 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
   // Every pod shares Redis: its absence degrades a pod (no cross-pod fan-out) but must not take all of them out.
   if (redis) readiness.addCheck('redis', () => redis.ping(), { required: false });
   const localLimiters = new MemoryRateLimiterFactory();
-  const rateLimiters = redis
-    ? new RedisRateLimiterFactory({
+  const limiterCircuit = redis
+    ? new RedisCircuit({
         redis: redis.client,
-        keyPrefix: redis.keyPrefix,
-        circuit: new RedisCircuit({
-          redis: redis.client,
-          openMs: REDIS_RETRY_AFTER_FAILURE_MS,
-          logger,
-          onOpen: () => metrics.rateLimitFallbacks.inc(),
-        }),
+        openMs: REDIS_RETRY_AFTER_FAILURE_MS,
+        logger,
+        onOpen: () => metrics.rateLimitFallbacks.inc(),
       })
-    : localLimiters;
+    : undefined;
+  // Exact, one round trip per point: HTTP, and whatever guards passwords, invite codes or tokens.
+  const rateLimiters =
+    redis && limiterCircuit
+      ? new RedisRateLimiterFactory({ redis: redis.client, keyPrefix: redis.keyPrefix, circuit: limiterCircuit })
+      : localLimiters;
+  // Socket events: decided in memory, reconciled with Redis every sync interval (see docs/operations.md).
+  const reconciledLimiters =
+    redis && limiterCircuit
+      ? new ReconciledRateLimiterFactory({
+          redis: redis.client,
+          keyPrefix: redis.keyPrefix,
+          circuit: limiterCircuit,
+          syncIntervalMs: config.rateLimitSyncIntervalMs,
+        })
+      : undefined;
+  const eventLimiters = reconciledLimiters ?? localLimiters;
   const io = createSocketServer(
     config,
     redis
@@ -165,7 +181,9 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
   const deviceTokens = new DeviceTokenService({ store });
   const activity = new ActivityRecorder({ store, clock, logger });
   const communities = new CommunityService({ store, realtime });
-  const access = new ChannelAccess({ store, clock });
+  const access = new ChannelAccess({ store, clock, cache: accessCacheOf(config, redis) });
+  // Changes published while the subscription was down were missed: forget what was read before.
+  redis?.sub.on('ready', () => access.forgetAll());
   if (config.communities.defaultServerName) await communities.ensureDefaultServer(config.communities.defaultServerName);
   const presence = new PresenceService({ store, presence: presenceStore, realtime, logger });
   const voice = new VoiceService({
@@ -201,7 +219,14 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
   const moderation = new ModerationService({ store, realtime, clock, liveState });
   const joinRequests = new JoinRequestService({ store, realtime, clock, activity, access });
   const discovery = new DiscoveryService({ store, clock });
-  const chat = new ChatService({ store, access, realtime, activity });
+  const chat = new ChatService({
+    store,
+    access,
+    realtime,
+    activity,
+    commitBatchMax: config.chat.commitBatchMax,
+    onCommitBatch: (size) => metrics.chatCommitBatchSize.observe(size),
+  });
   const { media, close: closeMedia } = await startMedia({ config, logger, store, realtime, access, clock, redis: config.redis });
   const messageActions = new MessageActions({ store, access, realtime, clock });
 
@@ -262,23 +287,23 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     voice,
     relay,
     limiters: {
-      chatSend: rateLimiters.create('chat-send', config.rateLimits.chatSend),
-      chatFetch: rateLimiters.create('chat-fetch', config.rateLimits.chatFetch),
-      chatEdit: rateLimiters.create('chat-edit', config.rateLimits.chatEdit),
-      chatDelete: rateLimiters.create('chat-delete', config.rateLimits.chatDelete),
-      chatReact: rateLimiters.create('chat-react', config.rateLimits.chatReact),
-      chatTyping: rateLimiters.create('chat-typing', config.rateLimits.chatTyping),
-      chatResume: rateLimiters.create('chat-resume', config.rateLimits.chatResume),
-      accountSync: rateLimiters.create('account-sync', config.rateLimits.accountSync),
+      chatSend: eventLimiters.create('chat-send', config.rateLimits.chatSend),
+      chatFetch: eventLimiters.create('chat-fetch', config.rateLimits.chatFetch),
+      chatEdit: eventLimiters.create('chat-edit', config.rateLimits.chatEdit),
+      chatDelete: eventLimiters.create('chat-delete', config.rateLimits.chatDelete),
+      chatReact: eventLimiters.create('chat-react', config.rateLimits.chatReact),
+      chatTyping: eventLimiters.create('chat-typing', config.rateLimits.chatTyping),
+      chatResume: eventLimiters.create('chat-resume', config.rateLimits.chatResume),
+      accountSync: eventLimiters.create('account-sync', config.rateLimits.accountSync),
+      // Carries server passwords and invite codes: counted exactly.
       serverJoin: rateLimiters.create('server-join', config.rateLimits.serverJoin),
-      serverLeave: rateLimiters.create('server-leave', config.rateLimits.serverLeave),
-      serverRead: rateLimiters.create('server-read', config.rateLimits.serverRead),
-      presence: rateLimiters.create('presence', config.rateLimits.presence),
-      voiceRequest: rateLimiters.create('voice-request', config.rateLimits.voiceRequest),
-      voiceState: rateLimiters.create('voice-state', config.rateLimits.voiceState),
-      rtcSignal: rateLimiters.create('rtc-signal', config.rateLimits.rtcSignal),
+      serverLeave: eventLimiters.create('server-leave', config.rateLimits.serverLeave),
+      serverRead: eventLimiters.create('server-read', config.rateLimits.serverRead),
+      presence: eventLimiters.create('presence', config.rateLimits.presence),
+      voiceRequest: eventLimiters.create('voice-request', config.rateLimits.voiceRequest),
+      voiceState: eventLimiters.create('voice-state', config.rateLimits.voiceState),
+      rtcSignal: eventLimiters.create('rtc-signal', config.rateLimits.rtcSignal),
     },
-    trustProxyHops: config.http.trustProxyHops,
     admission,
     connectionLimits: { eventRate: config.socket.eventRate, maxInFlight: config.socket.maxInFlight },
   });
@@ -306,8 +331,22 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
   shutdown.add('flush community activity', () => activity.close());
   shutdown.add('stop media jobs and storage', () => closeMedia());
   shutdown.add('stop key rotation', () => keyRing.stop());
+  if (reconciledLimiters) shutdown.add('send rate-limit counts', () => reconciledLimiters.flush());
   if (redis) shutdown.add('close redis', () => redis.close());
   shutdown.add('close database', () => database.close());
 
-  return { port, url, io, shutdown: (reason) => shutdown.run(reason) };
+  return { port, url, io, handledEvents: gateway.handledEvents, shutdown: (reason) => shutdown.run(reason) };
+}
+
+/**
+ * The pod's access cache. In a cluster, changes reach it over its Redis
+ * subscription (`access:changed`, `rooms:refresh`): while that is down,
+ * every check reads the database.
+ */
+function accessCacheOf(config: Config, redis: RedisConnections | undefined): AccessCache {
+  return new AccessCache({
+    ttlMs: config.chat.accessCacheTtlMs,
+    maxEntries: config.chat.accessCacheMaxEntries,
+    trusted: redis ? () => redis.sub.status === 'ready' : () => true,
+  });
 }

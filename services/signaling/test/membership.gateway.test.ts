@@ -67,6 +67,13 @@ describe('server:join', () => {
 
   it('does not announce joins and leaves in a community of more than 1000 members', async () => {
     const { owner, server } = await community('open');
+    // 1000 more members, written straight (a join recounts the members, so the count must be true).
+    const users = await node.database.db
+      .insertInto('users')
+      .values(Array.from({ length: 1000 }, (_, index) => ({ username: `big_${server.id.slice(0, 8)}_${index}`, display_name: `Member ${index}` })))
+      .returning('id')
+      .execute();
+    await node.database.db.insertInto('members').values(users.map((user) => ({ server_id: server.id, user_id: user.id }))).execute();
     await node.database.db.updateTable('servers').set({ member_count: 1001 }).where('id', '=', server.id).execute();
     const ownerSocket = await online(owner);
     const heard: string[] = [];

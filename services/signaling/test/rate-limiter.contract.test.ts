@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.ts';
 import { MemoryRateLimiterFactory } from '../src/adapters/memory/rate-limiter.ts';
 import { RedisRateLimiterFactory } from '../src/adapters/redis/rate-limiter.ts';
+import { ReconciledRateLimiterFactory } from '../src/adapters/redis/reconciled-rate-limiter.ts';
 import type { RateLimiterFactory } from '../src/rate-limit/rate-limiter.ts';
 import { RedisCircuit } from '../src/adapters/redis/circuit.ts';
 
@@ -29,7 +30,17 @@ afterAll(async () => {
 const implementations: Array<[string, () => RateLimiterFactory]> = [
   ['memory (embedded)', () => new MemoryRateLimiterFactory()],
   ['redis (cluster)', () => redisFactory()],
+  ['redis reconciled (cluster, socket events)', () => reconciledFactory()],
 ];
+
+/** Counts in memory, synced to Redis every 20 ms: a pod's own consumes are counted exactly all the same. */
+function reconciledFactory(): RateLimiterFactory {
+  const redis = new Redis(redisUrl(), { commandTimeout: 1000, maxRetriesPerRequest: 2 });
+  redis.on('error', () => {});
+  connections.push(redis);
+  const circuit = new RedisCircuit({ redis, openMs: 5000, logger });
+  return new ReconciledRateLimiterFactory({ redis, keyPrefix: namespace.prefix, circuit, syncIntervalMs: 20 });
+}
 
 describe.each(implementations)('rate limiter: %s', (_name, makeFactory) => {
   it('allows the rule’s points, then refuses with the time until the window frees up', async () => {

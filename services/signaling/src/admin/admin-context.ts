@@ -34,6 +34,7 @@ const noConnections: Realtime = {
   emit: () => {},
   endSessions: () => {},
   refreshRooms: () => {},
+  accessChanged: () => {},
 };
 
 /**

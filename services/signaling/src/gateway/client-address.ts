@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import type { ParleySocket } from './socket-server.ts';
 
 /**
  * The client's IP, believing `X-Forwarded-For` for `trustProxyHops` proxies
@@ -13,11 +12,6 @@ function addressFrom(peer: string | undefined, forwardedFor: string | string[] |
   // Nearest first: the peer, then each proxy's view of who called it.
   const chain = [peer ?? 'unknown', ...forwarded.reverse()];
   return chain[Math.min(trustProxyHops, chain.length - 1)]!;
-}
-
-/** The client address of a connected socket (its peer as seen at the handshake). */
-export function clientAddress(socket: ParleySocket, trustProxyHops: number): string {
-  return addressFrom(socket.handshake.address, socket.request.headers['x-forwarded-for'], trustProxyHops);
 }
 
 /** The client address of an HTTP request or upgrade that is still open. */

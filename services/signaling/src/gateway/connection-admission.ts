@@ -37,6 +37,8 @@ export class ConnectionAdmission {
   readonly #addressOf = new WeakMap<EngineConnection, string>();
   #pendingTotal = 0;
   readonly #attempts = new WeakMap<EngineConnection, number>();
+  /** The authentication deadline and close listener of each unauthenticated connection. */
+  readonly #watches = new Map<EngineConnection, { deadline: NodeJS.Timeout; onClose: () => void }>();
 
   constructor(options: {
     policy: AdmissionPolicy;
@@ -91,14 +93,19 @@ export class ConnectionAdmission {
       this.#pending.set(address, pending.add(connection));
       this.#addressOf.set(connection, address);
       this.#pendingTotal++;
+      // Both are dropped once the connection is settled, so an authenticated one keeps neither.
       const deadline = setTimeout(() => this.#settled(connection), AUTHENTICATION_DEADLINE_MS);
       deadline.unref();
-      connection.once('close', () => {
-        clearTimeout(deadline);
-        this.#settled(connection);
-      });
+      const onClose = () => this.#settled(connection);
+      connection.once('close', onClose);
+      this.#watches.set(connection, { deadline, onClose });
     });
     io.on('connection', (socket) => this.#settled(socket.conn));
+  }
+
+  /** The client address of an Engine.IO connection, as its opening request gave it. */
+  addressOf(connection: EngineConnection): string | undefined {
+    return this.#addressOf.get(connection);
   }
 
   /**
@@ -112,6 +119,12 @@ export class ConnectionAdmission {
   }
 
   #settled(connection: EngineConnection): void {
+    const watch = this.#watches.get(connection);
+    if (watch) {
+      this.#watches.delete(connection);
+      clearTimeout(watch.deadline);
+      connection.off('close', watch.onClose);
+    }
     const address = this.#addressOf.get(connection);
     const pending = address === undefined ? undefined : this.#pending.get(address);
     if (!pending?.delete(connection)) return;

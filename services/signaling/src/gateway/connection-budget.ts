@@ -1,6 +1,8 @@
 import type { ErrorPayload } from '@parley/protocol';
 import type { RateLimitRule } from '../rate-limit/rate-limit-rule.ts';
 
+const monotonicNow = () => performance.now();
+
 /**
  * What one connection may ask of its pod, checked in memory before any
  * other work (no Redis round trip, no parsing): events of any name at most
@@ -19,7 +21,7 @@ export class ConnectionBudget {
   constructor(options: { eventRate: RateLimitRule; maxInFlight: number; now?: () => number }) {
     this.#rate = options.eventRate;
     this.#maxInFlight = options.maxInFlight;
-    this.#now = options.now ?? (() => performance.now());
+    this.#now = options.now ?? monotonicNow;
   }
 
   /** Counts one incoming event; the refusal when it is over the connection's event rate. */

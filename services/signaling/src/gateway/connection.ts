@@ -37,13 +37,65 @@ export function announcePeerOnline(socket: ParleySocket): void {
     .emit('account_sync_peer_online', { clientInstanceId, fromUserId: userId });
 }
 
-/** Closes the connection when the token it presented expires. Returns the cancel function. */
-export function endAtExpiry(socket: ParleySocket, now: number): () => void {
-  const remaining = socket.data.expiresAt - now;
-  if (remaining > MAX_TIMER_MS) return () => {};
-  const timer = setTimeout(() => endConnection(socket, 'expired'), Math.max(0, remaining));
-  timer.unref();
-  return () => clearTimeout(timer);
+/**
+ * Closes each connection when the token it presented expires, saying so
+ * first, with one timer for the pod rather than one (and its closures) per
+ * connection: connections wait in one-second buckets, so one ends within a
+ * second after its expiry, never before it.
+ */
+export class ExpiryWatch {
+  readonly #now: () => number;
+  readonly #buckets = new Map<number, Set<ParleySocket>>();
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Infinity;
+
+  constructor(now: () => number) {
+    this.#now = now;
+  }
+
+  watch(socket: ParleySocket): void {
+    const at = bucketOf(socket.data.expiresAt);
+    if (at - this.#now() > MAX_TIMER_MS) return;
+    const bucket = this.#buckets.get(at);
+    if (bucket) bucket.add(socket);
+    else this.#buckets.set(at, new Set([socket]));
+    if (at < this.#timerAt) this.#schedule(at);
+  }
+
+  forget(socket: ParleySocket): void {
+    const at = bucketOf(socket.data.expiresAt);
+    const bucket = this.#buckets.get(at);
+    if (bucket?.delete(socket) && bucket.size === 0) this.#buckets.delete(at);
+  }
+
+  #schedule(at: number): void {
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#expire(), Math.max(0, at - this.#now()));
+    this.#timer.unref();
+  }
+
+  #expire(): void {
+    // The bucket this timer waited for is due, whatever the clock says.
+    const now = Math.max(this.#now(), this.#timerAt);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    let next = Infinity;
+    for (const [at, sockets] of this.#buckets) {
+      if (at > now) {
+        next = Math.min(next, at);
+        continue;
+      }
+      this.#buckets.delete(at);
+      for (const socket of sockets) endConnection(socket, 'expired');
+    }
+    if (next !== Infinity) this.#schedule(next);
+  }
+}
+
+/** The end of the second in which `expiresAt` falls: the bucket a connection waits in. */
+function bucketOf(expiresAt: number): number {
+  return Math.ceil(expiresAt / 1000) * 1000;
 }
 
 function endConnection(socket: ParleySocket, reason: SessionEndReason): void {

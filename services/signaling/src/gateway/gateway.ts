@@ -11,14 +11,14 @@ import type { VoiceService } from '../domain/voice/voice.service.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { RateLimitRule } from '../rate-limit/rate-limit-rule.ts';
-import type { Realtime, RoomsRefreshSource } from '../realtime/realtime.ts';
+import type { Realtime, RoomsRefresh, RoomsRefreshSource } from '../realtime/realtime.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
 import { accountHandlers } from './account.handlers.ts';
 import { chatHandlers, type ChatLimiters } from './chat.handlers.ts';
-import { announcePeerOnline, endAtExpiry, identityRooms, replaceOlderConnections } from './connection.ts';
-import { ConnectionBudget } from './connection-budget.ts';
+import { announcePeerOnline, ExpiryWatch, identityRooms, replaceOlderConnections } from './connection.ts';
 import type { ConnectionAdmission } from './connection-admission.ts';
-import { bindHandlers } from './event-handler.ts';
+import { eventDispatcher } from './event-handler.ts';
+import { releaseHandshakeRequests } from './handshake-request.ts';
 import { presenceHandlers } from './presence.handlers.ts';
 import { authenticateHandshake } from './handshake.ts';
 import { roomsRefresher } from './rooms-refresh.ts';
@@ -45,11 +45,11 @@ export interface GatewayDeps {
   admission: ConnectionAdmission;
   /** What each connection may ask of the pod, counted in memory. */
   connectionLimits: { eventRate: RateLimitRule; maxInFlight: number };
-  /** Proxy hops whose `X-Forwarded-For` is believed, for the client address. */
-  trustProxyHops: number;
 }
 
 export interface Gateway {
+  /** The client events it handles (every other name is answered as unknown). */
+  readonly handledEvents: readonly string[];
   /** Resolves once the presence and voice bookkeeping of connections that already opened or closed has finished. */
   settle(): Promise<void>;
 }
@@ -71,9 +71,18 @@ export function attachGateway(io: ParleyServer, deps: GatewayDeps): Gateway {
     ...voiceHandlers(deps),
   };
 
+  // A rooms refresh means access changed too: forget it before recomputing the rooms.
   const refreshRooms = roomsRefresher(io, deps.access, deps.logger);
-  deps.realtime.onRefreshRooms((event) => void refreshRooms(event));
-  io.on('rooms:refresh', (event) => void refreshRooms(event));
+  const onRoomsRefresh = (event: RoomsRefresh) => {
+    deps.access.forgetServer(event.serverId);
+    void refreshRooms(event);
+  };
+  deps.realtime.onRefreshRooms(onRoomsRefresh);
+  io.on('rooms:refresh', onRoomsRefresh);
+  deps.realtime.onAccessChanged((serverId) => deps.access.forgetServer(serverId));
+  io.on('access:changed', (event) => {
+    if (typeof event?.serverId === 'string') deps.access.forgetServer(event.serverId);
+  });
 
   deps.admission.watch(io);
   const roomsToJoin = new WeakMap<ParleySocket, string[]>();
@@ -90,27 +99,36 @@ export function attachGateway(io: ParleyServer, deps: GatewayDeps): Gateway {
       .catch((error: unknown) => log.warn({ err: error, userId }, 'presence removal failed; retrying'));
   }
 
+  // Nothing below keeps a closure, a timer or a listener of its own per connection: an idle one should cost little more than its sockets.
+  const listenForEvents = eventDispatcher(handlers, deps);
+  const releaseRequest = releaseHandshakeRequests(io);
+  const expiry = new ExpiryWatch(() => deps.clock.now().getTime());
+  function onDisconnect(this: ParleySocket, reason: string): void {
+    const { userId, clientInstanceId } = this.data;
+    expiry.forget(this);
+    track(leaveLiveState(this));
+    deps.metrics.socketConnections.dec();
+    log.debug({ userId, clientInstanceId, socketId: this.id, reason }, 'disconnected');
+  }
+
   io.on('connection', (socket) => {
     const { userId, clientInstanceId } = socket.data;
+    releaseRequest(socket);
     replaceOlderConnections(socket);
     void socket.join([...identityRooms(socket), ...(roomsToJoin.get(socket) ?? [])]);
     roomsToJoin.delete(socket);
-    bindHandlers(socket, handlers, { ...deps, budget: new ConnectionBudget(deps.connectionLimits) });
+    listenForEvents(socket);
     announcePeerOnline(socket);
-    const cancelExpiry = endAtExpiry(socket, deps.clock.now().getTime());
+    expiry.watch(socket);
     track(deps.presence.connected(userId, socket.id).catch((error: unknown) => log.warn({ err: error, userId }, 'presence not recorded')));
 
     deps.metrics.socketConnections.inc();
     log.debug({ userId, clientInstanceId, socketId: socket.id }, 'connected');
-    socket.once('disconnect', (reason) => {
-      cancelExpiry();
-      track(leaveLiveState(socket));
-      deps.metrics.socketConnections.dec();
-      log.debug({ userId, clientInstanceId, socketId: socket.id, reason }, 'disconnected');
-    });
+    socket.on('disconnect', onDisconnect);
   });
 
   return {
+    handledEvents: Object.keys(handlers),
     settle: async () => {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },

@@ -56,6 +56,7 @@ export function authenticateHandshake(deps: {
         displayName: actor.displayName,
         clientInstanceId: input.clientInstanceId,
         connectionScope: input.connectionScope ?? null,
+        address: deps.admission.addressOf(socket.conn) ?? socket.handshake.address,
       };
       deps.roomsToJoin.set(socket, await deps.access.roomsOf(actor.userId));
       next();

@@ -2,7 +2,6 @@ import { serverJoinRequest, serverRefRequest } from '@parley/protocol';
 import type { CommunityService } from '../domain/communities/community.service.ts';
 import type { MembershipService } from '../domain/communities/membership/membership.service.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
-import { clientAddress } from './client-address.ts';
 import { actorOf, type EventHandler, type EventHandlers } from './event-handler.ts';
 
 export interface ServerLimiters {
@@ -17,13 +16,12 @@ export function serverHandlers(deps: {
   communities: CommunityService;
   membership: MembershipService;
   limiters: ServerLimiters;
-  trustProxyHops: number;
 }): EventHandlers {
   const join: EventHandler<'server:join', typeof serverJoinRequest> = {
     schema: serverJoinRequest,
     limiter: deps.limiters.serverJoin,
     async handle(socket, input) {
-      const joined = await deps.membership.join(actorOf(socket), input, { ip: clientAddress(socket, deps.trustProxyHops) });
+      const joined = await deps.membership.join(actorOf(socket), input, { ip: socket.data.address });
       socket.emit('server:joined', joined);
       return joined;
     },

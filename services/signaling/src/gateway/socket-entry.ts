@@ -36,10 +36,13 @@ export function guardSocketIoEntry(server: http.Server, options: { path: string;
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const passOn = () => upgradeHandlers.forEach((handler) => handler.call(server, request, socket, head));
     if (!isSocketIo(request)) return passOn();
-    socket.on('error', () => {});
+    socket.on('error', ignoreError);
     void decide(request).then((refusal) => (refusal ? refuseUpgrade(socket, refusal) : passOn()));
   });
 }
+
+/** Shared by every upgrade: a closure made inside the handler would keep its request alive as long as the connection. */
+function ignoreError(): void {}
 
 function refusalHeaders(refusal: ErrorPayload, body: string): Record<string, string> {
   return {

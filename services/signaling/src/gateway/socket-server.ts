@@ -21,6 +21,8 @@ export function createSocketServer(config: Config, adapter?: ServerOptions['adap
   return new Server({
     serveClient: false,
     maxHttpBufferSize: config.socket.maxPayloadBytes,
+    // Engine.IO's default, said out loud: per-message deflate would keep a zlib context per connection.
+    perMessageDeflate: false,
     connectTimeout: AUTHENTICATION_DEADLINE_MS,
     cors: { origin: allowlist.length === 0 ? true : [...allowlist] },
     ...(adapter ? { adapter } : {}),

@@ -33,9 +33,15 @@ export interface Realtime {
    * the channel rooms of its connections of these users (all members when omitted).
    */
   refreshRooms(serverId: string, userIds?: string[]): void;
+  /**
+   * Memberships, mutes or channel overrides of a community changed (a
+   * `refreshRooms` says so too): every pod forgets the access it remembers for it.
+   */
+  accessChanged(serverId: string): void;
 }
 
-/** How a pod hears that its own connections' channel rooms must be recomputed (`Realtime.refreshRooms` here). */
+/** How a pod hears what `Realtime.refreshRooms` and `Realtime.accessChanged` asked of this pod itself. */
 export interface RoomsRefreshSource {
   onRefreshRooms(listener: (event: RoomsRefresh) => void): void;
+  onAccessChanged(listener: (serverId: string) => void): void;
 }

@@ -8,6 +8,7 @@ export class RecordingRealtime implements Realtime {
   readonly roomChanges: Array<{ userId: string; change: 'join' | 'leave'; rooms: string[] }> = [];
   readonly connectionRoomChanges: Array<{ connectionId: string; change: 'join' | 'leave'; rooms: string[] }> = [];
   readonly refreshes: Array<{ serverId: string; userIds?: string[] }> = [];
+  readonly accessChanges: string[] = [];
 
   addUserToRooms(userId: string, rooms: string[]): void {
     this.roomChanges.push({ userId, change: 'join', rooms });
@@ -35,5 +36,9 @@ export class RecordingRealtime implements Realtime {
 
   refreshRooms(serverId: string, userIds?: string[]): void {
     this.refreshes.push(userIds ? { serverId, userIds } : { serverId });
+  }
+
+  accessChanged(serverId: string): void {
+    this.accessChanges.push(serverId);
   }
 }

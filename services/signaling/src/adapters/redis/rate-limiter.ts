@@ -6,7 +6,9 @@ import { consumeFrom, memoryLimiter } from '../rate-limiter-flexible.ts';
 import type { RedisCircuit } from './circuit.ts';
 
 /**
- * Counters in Redis, atomic across pods. While Redis is unreachable or paused
+ * Counters in Redis, atomic across pods: exact, at one round trip per point
+ * (HTTP, and whatever guards passwords, invite codes or tokens; socket events
+ * use `ReconciledRateLimiterFactory`). While Redis is unreachable or paused
  * (see `RedisCircuit`) each pod falls back to its own in-process counters, so
  * limits still hold per pod and no event waits on Redis.
  */

@@ -1,4 +1,4 @@
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createAdapter, type RedisAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import { throttledWarning, type Logger } from '../../logger.ts';
 
@@ -6,6 +6,8 @@ type Listener = (...args: unknown[]) => unknown;
 
 /** The subscriber events through which the adapter receives other pods' broadcasts, requests and responses. */
 const MESSAGE_EVENTS = new Set(['pmessageBuffer', 'messageBuffer', 'smessageBuffer']);
+/** The event of broadcasts (`<key>#<nsp>#[room#]`, pattern-subscribed); requests and responses come as `messageBuffer`. */
+const BROADCAST_EVENT = 'pmessageBuffer';
 
 /**
  * Socket.IO's Redis adapter, hardened for untrusted payloads and Redis outages:
@@ -16,7 +18,9 @@ const MESSAGE_EVENTS = new Set(['pmessageBuffer', 'messageBuffer', 'smessageBuff
  *   the process;
  * - a publish that fails while Redis is away or paused is logged, not left
  *   as an unhandled rejection (the adapter never awaits its publishes).
- *   Local delivery is unaffected; clients of other pods gap-fill on reconnect.
+ *   Local delivery is unaffected; clients of other pods gap-fill on reconnect;
+ * - the pod's own broadcasts, which Redis sends back to it, are dropped
+ *   before they are decoded (the adapter would decode each, then drop it).
  */
 export function createSocketIoRedisAdapter(options: {
   pub: Redis;
@@ -32,9 +36,43 @@ export function createSocketIoRedisAdapter(options: {
     options.onDropped?.(reason);
     (reason === 'publish_failed' ? warnPublish : warnUndeliverable)({ err: error });
   };
-  return createAdapter(publisherOf(options.pub, (error) => dropped('publish_failed', error)), subscriberOf(options.sub, (error) => dropped('undeliverable', error)), {
-    key: options.key,
-  });
+  const own = new OwnBroadcasts();
+  const makeAdapter = createAdapter(
+    publisherOf(options.pub, (error) => dropped('publish_failed', error)),
+    subscriberOf(options.sub, own, (error) => dropped('undeliverable', error)),
+    { key: options.key },
+  );
+  // Socket.IO calls it with `new`: a function, not an arrow.
+  return function redisAdapter(nsp: unknown): RedisAdapter {
+    const adapter = makeAdapter(nsp);
+    own.add(adapter.uid as string);
+    return adapter;
+  };
+}
+
+/**
+ * Recognises broadcasts published by this process's adapters (one per
+ * namespace) from their first bytes. The adapter publishes
+ * `msgpack([uid, packet, opts])`: a fixarray of 3 (0x93), then the uid as a
+ * fixstr (0xa0 | length, 6 ASCII characters from uid2), so an own broadcast
+ * starts with those bytes and another pod's (another uid) does not.
+ */
+class OwnBroadcasts {
+  readonly #prefixes: Buffer[] = [];
+
+  add(uid: string): void {
+    // A uid that is not a short ASCII fixstr is simply never recognised: the adapter then drops it itself.
+    if (uid.length < 32 && Buffer.byteLength(uid) === uid.length) {
+      this.#prefixes.push(Buffer.concat([Buffer.from([0x93, 0xa0 | uid.length]), Buffer.from(uid)]));
+    }
+  }
+
+  has(message: unknown): boolean {
+    if (!Buffer.isBuffer(message)) return false;
+    return this.#prefixes.some(
+      (prefix) => message.length > prefix.length && message.compare(prefix, 0, prefix.length, 0, prefix.length) === 0,
+    );
+  }
 }
 
 /** `pub`, whose `publish` failures go to `onFailure` instead of the (unawaited) promise. */
@@ -51,13 +89,19 @@ function publisherOf(pub: Redis, onFailure: (error: unknown) => void): Redis {
   });
 }
 
-/** `sub`, whose message listeners cannot throw or reject: a failure goes to `onFailure`. */
-function subscriberOf(sub: Redis, onFailure: (error: unknown) => void): Redis {
+/**
+ * `sub`, whose message listeners cannot throw or reject (a failure goes to
+ * `onFailure`), and whose broadcast listeners never see this pod's own.
+ */
+function subscriberOf(sub: Redis, own: OwnBroadcasts, onFailure: (error: unknown) => void): Redis {
   const guarded = new WeakMap<Listener, Listener>();
-  const guard = (listener: Listener): Listener => {
+  const guard = (event: string, listener: Listener): Listener => {
     let wrapped = guarded.get(listener);
     if (!wrapped) {
+      const broadcasts = event === BROADCAST_EVENT;
       wrapped = (...args: unknown[]) => {
+        // (pattern, channel, message)
+        if (broadcasts && own.has(args[2])) return;
         try {
           const result = listener(...args);
           if (result instanceof Promise) result.catch(onFailure);
@@ -73,7 +117,7 @@ function subscriberOf(sub: Redis, onFailure: (error: unknown) => void): Redis {
     get(target, property) {
       if (property === 'on' || property === 'addListener' || property === 'off' || property === 'removeListener') {
         return (event: string, listener: Listener) => {
-          target[property](event, MESSAGE_EVENTS.has(event) ? guard(listener) : listener);
+          target[property](event, MESSAGE_EVENTS.has(event) ? guard(event, listener) : listener);
           return target;
         };
       }

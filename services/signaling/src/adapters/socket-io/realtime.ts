@@ -18,12 +18,14 @@ export interface RoomOperator {
   };
   /** Reaches the other pods (never this one). */
   serverSideEmit(event: 'rooms:refresh', payload: RoomsRefresh): unknown;
+  serverSideEmit(event: 'access:changed', payload: { serverId: string }): unknown;
 }
 
 /** Room operations through the Socket.IO adapter, so they reach sockets on every pod. */
 export class SocketIoRealtime implements Realtime, RoomsRefreshSource {
   readonly #io: RoomOperator;
   #refreshLocally: (event: RoomsRefresh) => void = () => {};
+  #forgetAccessLocally: (serverId: string) => void = () => {};
 
   constructor(io: RoomOperator) {
     this.#io = io;
@@ -32,6 +34,11 @@ export class SocketIoRealtime implements Realtime, RoomsRefreshSource {
   /** Set by the gateway: how this pod refreshes its own sockets' rooms (other pods hear `rooms:refresh`). */
   onRefreshRooms(listener: (event: RoomsRefresh) => void): void {
     this.#refreshLocally = listener;
+  }
+
+  /** Set by the gateway: how this pod forgets access it remembers (other pods hear `access:changed`). */
+  onAccessChanged(listener: (serverId: string) => void): void {
+    this.#forgetAccessLocally = listener;
   }
 
   addUserToRooms(userId: string, roomNames: string[]): void {
@@ -67,5 +74,10 @@ export class SocketIoRealtime implements Realtime, RoomsRefreshSource {
     const event = userIds ? { serverId, userIds } : { serverId };
     this.#io.serverSideEmit('rooms:refresh', event);
     this.#refreshLocally(event);
+  }
+
+  accessChanged(serverId: string): void {
+    this.#io.serverSideEmit('access:changed', { serverId });
+    this.#forgetAccessLocally(serverId);
   }
 }

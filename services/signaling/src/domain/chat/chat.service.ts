@@ -1,5 +1,5 @@
 import type { ChannelResume, ChatFetchResult, ChatMessage, ChatResumeResult } from '@parley/protocol';
-import type { FileRow, MessageRow } from '@parley/db';
+import { isTransientDatabaseError, type FileRow } from '@parley/db';
 import { limits } from '@parley/protocol';
 import { AppError } from '../../errors.ts';
 import type { Actor } from '../accounts/actor.ts';
@@ -7,8 +7,8 @@ import type { ChannelAccess } from '../communities/access/channel-access.ts';
 import type { ActivityRecorder } from '../discovery/activity-recorder.ts';
 import type { Store } from '../store.ts';
 import { toChatMessage, toChatMessages } from './chat.mappers.ts';
-import type { HistoryCursor } from './message.repository.ts';
-import { UniqueConflict } from '../unique-conflict.ts';
+import type { BatchInsertResult, HistoryCursor, NewChatMessage } from './message.repository.ts';
+import { GroupCommit, type ItemOutcome } from './group-commit.ts';
 import type { Realtime } from '../../realtime/realtime.ts';
 import { channelExceptOrigin } from './chat-audience.ts';
 import { toFileInfo } from '../media/file.mappers.ts';
@@ -30,62 +30,111 @@ export interface FetchHistory {
   after?: number | undefined;
 }
 
+/** Messages written in one transaction at most, unless configured. */
+const DEFAULT_COMMIT_BATCH_MAX = 200;
+
 /** Durable, ordered, idempotent chat: sending, history, and replay after a reconnect. */
 export class ChatService {
   readonly #store: Store;
   readonly #access: ChannelAccess;
   readonly #realtime: Realtime;
   readonly #activity: ActivityRecorder | undefined;
+  readonly #commits: GroupCommit<NewChatMessage, BatchInsertResult>;
 
-  /** `activity` counts messages per community for the trending ranking. */
-  constructor(deps: { store: Store; access: ChannelAccess; realtime: Realtime; activity?: ActivityRecorder }) {
+  /**
+   * `activity` counts messages per community for the trending ranking;
+   * `commitBatchMax` bounds a group commit, `onCommitBatch` hears each one's size.
+   */
+  constructor(deps: {
+    store: Store;
+    access: ChannelAccess;
+    realtime: Realtime;
+    activity?: ActivityRecorder;
+    commitBatchMax?: number;
+    onCommitBatch?: (size: number) => void;
+  }) {
     this.#store = deps.store;
     this.#access = deps.access;
     this.#realtime = deps.realtime;
     this.#activity = deps.activity;
+    this.#commits = new GroupCommit({
+      write: (messages) => this.#writeBatch(messages),
+      maxBatch: deps.commitBatchMax ?? DEFAULT_COMMIT_BATCH_MAX,
+      ...(deps.onCommitBatch ? { onBatch: deps.onCommitBatch } : {}),
+    });
+  }
+
+  /** Messages waiting for the next group commit (not counting the batch being written). */
+  get queuedMessages(): number {
+    return this.#commits.waiting;
   }
 
   /**
    * Stores a message and resolves once it is committed, then announces it
    * (`chat:new`) to the channel on every pod, but to the connection it came
-   * through. A repeated (author, channel, nonce) returns the first message
-   * with `created: false`, writes nothing and announces nothing. Throws `channel_not_found`, `not_a_member`,
-   * `forbidden`, `muted`, `invalid_reply`, `invalid_attachment`.
+   * through. Messages that arrive while a batch commits share the next
+   * transaction (`GroupCommit`); the access check runs again when the batch
+   * is written. A repeated (author, channel, nonce) returns the first message
+   * with `created: false`, writes nothing and announces nothing. Throws
+   * `channel_not_found`, `not_a_member`, `forbidden`, `muted`,
+   * `invalid_reply`, `invalid_attachment`.
    */
   async send(actor: Actor, input: SendMessage): Promise<{ message: ChatMessage; created: boolean }> {
     const channel = await this.#access.requireTextChannel(actor.userId, input.conversationId, 'send_messages');
     const attachments = input.attachments ?? [];
     const files = await this.#checkReplyAndAttachments(actor, channel.id, input.replyToMessageId, attachments);
-    const message = {
+    const result = await this.#commits.submit({
       channelId: channel.id,
       authorId: actor.userId,
       text: input.text ?? '',
       nonce: input.nonce ?? null,
       replyToId: input.replyToMessageId ?? null,
-    };
-    let row: MessageRow;
-    try {
-      // Without attachments, one statement: the hot path is one round trip after the access check.
-      row =
-        attachments.length === 0
-          ? await this.#store.repos.messages.insertNext(message)
-          : await this.#store.transaction(async (repos) => {
-              const inserted = await repos.messages.insertNext(message);
-              await repos.messages.attach(inserted.id, attachments);
-              return inserted;
-            });
-    } catch (error) {
-      // The nonce was used before (a retry): its seq was given back; answer with the stored message.
-      const nonce = error instanceof UniqueConflict ? message.nonce : null;
-      const existing = nonce ? await this.#store.repos.messages.getByNonce(channel.id, actor.userId, nonce) : undefined;
-      if (!existing) throw error;
-      return { message: (await toChatMessages(this.#store, [existing], actor.userId))[0]!, created: false };
+      attachments,
+    });
+    if ('channelMissing' in result) throw new AppError('channel_not_found');
+    const author = { author_username: actor.username, author_display_name: actor.displayName };
+    if (!result.created) {
+      // The nonce was used before (a retry): answer with the stored message.
+      return { message: (await toChatMessages(this.#store, [{ ...result.row, ...author }], actor.userId))[0]!, created: false };
     }
     this.#activity?.recordMessage(channel.server_id);
-    const author = { author_username: actor.username, author_display_name: actor.displayName };
-    const sent = toChatMessage({ ...row, ...author }, { attachments: files.map(toFileInfo) });
+    const sent = toChatMessage({ ...result.row, ...author }, { attachments: files.map(toFileInfo) });
     this.#realtime.emit(channelExceptOrigin(sent.conversationId, actor), 'chat:new', sent);
     return { message: sent, created: true };
+  }
+
+  /**
+   * One group commit. Each author's access is checked again first (from the
+   * access cache, normally), so a permission revoked while a message waited
+   * refuses it. When the database refuses the batch for a reason other than
+   * its own availability, each message is written alone: one bad message
+   * must not fail the others. A transient failure (connection lost,
+   * timeout) fails them all, and each is answered with `unavailable`.
+   */
+  async #writeBatch(messages: readonly NewChatMessage[]): Promise<Array<ItemOutcome<BatchInsertResult>>> {
+    const refusals = await Promise.all(
+      messages.map((message) =>
+        this.#access.requireTextChannel(message.authorId, message.channelId, 'send_messages').then(
+          () => undefined,
+          (error: unknown) => ({ ok: false as const, error }),
+        ),
+      ),
+    );
+    const written = await this.#writeAllowed(messages.filter((_, index) => refusals[index] === undefined));
+    return refusals.map((refusal) => refusal ?? written.shift()!);
+  }
+
+  async #writeAllowed(messages: readonly NewChatMessage[]): Promise<Array<ItemOutcome<BatchInsertResult>>> {
+    if (messages.length === 0) return [];
+    try {
+      const results = await this.#store.transaction((repos) => repos.messages.insertBatch(messages));
+      return results.map((value) => ({ ok: true, value }));
+    } catch (error) {
+      if (messages.length === 1 || isTransientDatabaseError(error)) return messages.map(() => ({ ok: false, error }));
+      const alone: Array<ItemOutcome<BatchInsertResult>> = [];
+      for (const message of messages) alone.push(...(await this.#writeAllowed([message])));
+      return alone;
+    }
   }
 
   /**
@@ -131,8 +180,11 @@ export class ChatService {
     return { channels: results };
   }
 
-  /** Throws `invalid_reply` unless the reply target is in the channel, `invalid_attachment` unless the sender owns every file. */
-  /** The attached files, in the sender's order; throws unless each is the sender's own and not a pending or avatar/icon upload. */
+  /**
+   * The attached files, in the sender's order. Throws `invalid_reply` unless
+   * the reply target is a live message of the channel, `invalid_attachment`
+   * unless each file is the sender's own and not a pending or avatar/icon upload.
+   */
   async #checkReplyAndAttachments(actor: Actor, channelId: string, replyTo: string | undefined, attachments: string[]): Promise<FileRow[]> {
     const [target, owned] = await Promise.all([
       replyTo ? this.#store.repos.messages.getInChannel(channelId, replyTo) : undefined,

@@ -8,7 +8,8 @@ export function roomsOfCommunity(serverId: string, channelIds: readonly string[]
 }
 
 /**
- * Takes a user out of a community on every pod: their connections leave its
+ * Takes a user out of a community on every pod: no pod lets them act on
+ * access it remembers from before, their connections leave its
  * rooms, then hear why; the remaining members hear that they left (in
  * communities of at most `limits.memberEvents.maxMembers`). Published in this
  * order on one connection, so by the time a device hears `server:removed` it
@@ -19,6 +20,7 @@ export function removeFromCommunity(
   removal: { serverId: string; userId: string; channelIds: readonly string[]; reason: RemovalReason; memberCount: number },
 ): void {
   const { serverId, userId, reason } = removal;
+  realtime.accessChanged(serverId);
   realtime.removeUserFromRooms(userId, roomsOfCommunity(serverId, removal.channelIds));
   realtime.emit(rooms.user(userId), 'server:removed', { serverId, reason });
   if (announcesMembers(removal.memberCount)) {

@@ -88,9 +88,10 @@ export class CommunityService {
       });
       return { server, previousOwnerId: current.owner_id };
     });
-    this.#realtime.emit(rooms.server(serverId), 'server:updated', toServer(server));
-    // The owner is not subject to channel overrides: both may now see different channels.
+    // The owner is not subject to channel overrides: both may now see different
+    // channels. Every pod forgets the access it remembers before any client hears of it.
     this.#realtime.refreshRooms(serverId, previousOwnerId ? [previousOwnerId, userId] : [userId]);
+    this.#realtime.emit(rooms.server(serverId), 'server:updated', toServer(server));
     return { previousOwnerId };
   }
 }

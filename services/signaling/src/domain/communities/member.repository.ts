@@ -53,6 +53,42 @@ export class MemberRepository {
       .executeTakeFirst();
   }
 
+  /**
+   * `activate`, granting the built-in role `builtin` and appending the join's
+   * audit line in the same statement (atomic on its own, so a join needs no
+   * transaction of its own); undefined, with nothing written, when the user
+   * already was an active member.
+   */
+  async admit(values: {
+    serverId: string;
+    userId: string;
+    nickname: string | null;
+    builtin: 'member';
+    audit: { actorId: string | null; action: string; details: Record<string, unknown> };
+  }): Promise<MemberRow | undefined> {
+    const { serverId, userId, audit } = values;
+    const { rows } = await sql<MemberRow>`
+      with activated as (
+        insert into members (server_id, user_id, nickname) values (${serverId}, ${userId}, ${values.nickname})
+        on conflict (server_id, user_id) do update
+          set active = true, joined_at = now(), nickname = coalesce(excluded.nickname, members.nickname)
+          where members.active = false
+        returning *
+      ),
+      granted as (
+        insert into member_roles (server_id, user_id, role_id)
+        select activated.server_id, activated.user_id, roles.id from activated
+        join roles on roles.server_id = activated.server_id and roles.builtin = ${values.builtin}
+        on conflict do nothing
+      ),
+      audited as (
+        insert into audit_log (server_id, actor_id, action, details)
+        select activated.server_id, ${audit.actorId}, ${audit.action}, ${JSON.stringify(audit.details)}::jsonb from activated
+      )
+      select * from activated`.execute(this.#db);
+    return rows[0];
+  }
+
   /** Deactivates the membership and drops its roles; false when it was not active. */
   async deactivate(serverId: string, userId: string): Promise<boolean> {
     const row = await this.#db

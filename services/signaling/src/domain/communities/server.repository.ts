@@ -87,6 +87,27 @@ export class ServerRepository {
     return row !== undefined;
   }
 
+  /**
+   * Sets `member_count` to the number of active members; run it in a
+   * transaction. The row is locked first (compatible with the key-share
+   * locks joins take on it) so that the count, read by the next statement,
+   * sees every change committed before the lock: of recounts racing on
+   * several pods the last one to run counts everything. Writes nothing when
+   * the count is already right. Returns the count; undefined when there is no such community.
+   */
+  async recountMembers(id: string): Promise<number | undefined> {
+    const locked = await this.#db.selectFrom('servers').select('id').where('id', '=', id).forNoKeyUpdate().executeTakeFirst();
+    if (!locked) return undefined;
+    const { rows } = await sql<{ count: number }>`
+      with counted as (select count(*)::int as count from members where server_id = ${id} and active),
+      changed as (
+        update servers set member_count = counted.count from counted
+        where servers.id = ${id} and servers.member_count <> counted.count
+      )
+      select count from counted`.execute(this.#db);
+    return rows[0]?.count;
+  }
+
   async removeMember(id: string): Promise<void> {
     await this.#db
       .updateTable('servers')

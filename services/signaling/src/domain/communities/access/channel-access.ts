@@ -4,7 +4,11 @@ import type { Clock } from '../../../clock.ts';
 import { AppError } from '../../../errors.ts';
 import { rooms } from '../../../realtime/rooms.ts';
 import type { Store } from '../../store.ts';
+import { AccessCache, type ChannelStanding } from './access-cache.ts';
 import { channelPermissionsOf, isMuted, viewableChannels, type Grant } from './permissions.ts';
+
+/** The channel an access check let through: what its callers act on. */
+export type AccessibleChannel = ChannelStanding['channel'];
 
 /**
  * Who may use which channel, read-only: the rooms a connection belongs in,
@@ -14,10 +18,23 @@ import { channelPermissionsOf, isMuted, viewableChannels, type Grant } from './p
 export class ChannelAccess {
   readonly #store: Store;
   readonly #clock: Clock;
+  readonly #cache: AccessCache;
 
-  constructor(deps: { store: Store; clock: Clock }) {
+  /** Without `cache`, every check reads the database. */
+  constructor(deps: { store: Store; clock: Clock; cache?: AccessCache }) {
     this.#store = deps.store;
     this.#clock = deps.clock;
+    this.#cache = deps.cache ?? new AccessCache({ ttlMs: 0, maxEntries: 0 });
+  }
+
+  /** Roles, overrides, membership, mutes, ownership or channels of a community changed: checks read them afresh. */
+  forgetServer(serverId: string): void {
+    this.#cache.forgetServer(serverId);
+  }
+
+  /** This pod may have missed changes (its link to the other pods was down): every check reads afresh. */
+  forgetAll(): void {
+    this.#cache.forgetAll();
   }
 
   /** Rooms a new connection of this user belongs in: its communities and the channels it may see. */
@@ -73,16 +90,15 @@ export class ChannelAccess {
    * The text channel, when the user holds `permission` in it (and, to send,
    * is not server-muted). Throws `channel_not_found`, `not_a_member`, `forbidden`, `muted`.
    */
-  async requireTextChannel(userId: string, channelId: string, permission: Permission): Promise<ChannelRow> {
-    const channel = await this.#store.repos.channels.getWithAccess(channelId, userId);
-    if (!channel || channel.type !== 'text') throw new AppError('channel_not_found');
-    if (!channel.is_member) throw new AppError('not_a_member');
-    const granted = channelPermissionsOf({ isOwner: channel.owner_id === userId, roles: channel.roles }, channel.overrides);
-    if (!granted.has('view_channels') || !granted.has(permission)) {
+  async requireTextChannel(userId: string, channelId: string, permission: Permission): Promise<AccessibleChannel> {
+    const standing = await this.#standing(userId, channelId);
+    if (!standing || standing.channel.type !== 'text') throw new AppError('channel_not_found');
+    if (!standing.isMember) throw new AppError('not_a_member');
+    if (!standing.permissions.has('view_channels') || !standing.permissions.has(permission)) {
       throw new AppError('forbidden', `This needs the ${permission} permission in this channel`);
     }
-    if (permission === 'send_messages' && isMuted(channel, this.#clock.now())) throw new AppError('muted');
-    return channel;
+    if (permission === 'send_messages' && isMuted(standing, this.#clock.now())) throw new AppError('muted');
+    return standing.channel;
   }
 
   /** The ids of a community's voice channels. */
@@ -96,14 +112,28 @@ export class ChannelAccess {
    * false without `speak` there or while server-muted.
    * Throws `channel_not_found`, `not_a_member`, `forbidden`.
    */
-  async requireVoiceChannel(userId: string, channelId: string): Promise<{ channel: ChannelRow; canSpeak: boolean }> {
-    const channel = await this.#store.repos.channels.getWithAccess(channelId, userId);
-    if (!channel || channel.type !== 'voice') throw new AppError('channel_not_found');
-    if (!channel.is_member) throw new AppError('not_a_member');
-    const granted = channelPermissionsOf({ isOwner: channel.owner_id === userId, roles: channel.roles }, channel.overrides);
-    if (!granted.has('view_channels') || !granted.has('connect_voice')) {
+  async requireVoiceChannel(userId: string, channelId: string): Promise<{ channel: AccessibleChannel; canSpeak: boolean }> {
+    const standing = await this.#standing(userId, channelId);
+    if (!standing || standing.channel.type !== 'voice') throw new AppError('channel_not_found');
+    if (!standing.isMember) throw new AppError('not_a_member');
+    if (!standing.permissions.has('view_channels') || !standing.permissions.has('connect_voice')) {
       throw new AppError('forbidden', 'This needs the connect_voice permission in this channel');
     }
-    return { channel, canSpeak: granted.has('speak') && !isMuted(channel, this.#clock.now()) };
+    return { channel: standing.channel, canSpeak: standing.permissions.has('speak') && !isMuted(standing, this.#clock.now()) };
+  }
+
+  /** One round trip (`getWithAccess`) unless the cache holds a current standing. */
+  #standing(userId: string, channelId: string): Promise<ChannelStanding | undefined> {
+    return this.#cache.get(userId, channelId, async () => {
+      const row = await this.#store.repos.channels.getWithAccess(channelId, userId);
+      if (!row) return undefined;
+      return {
+        channel: { id: row.id, server_id: row.server_id, type: row.type },
+        isMember: row.is_member,
+        permissions: channelPermissionsOf({ isOwner: row.owner_id === userId, roles: row.roles }, row.overrides),
+        muted: row.muted,
+        muted_until: row.muted_until,
+      };
+    });
   }
 }

@@ -177,8 +177,9 @@ export class ChannelAdminService {
   /** Tells the community about the channel; `visibilityChanged` makes every pod recompute who is in its room. */
   #announce(row: ChannelRow, overrides: readonly ChannelOverrideRow[], visibilityChanged: boolean): Channel {
     const channel = toChannel(row, overrides);
-    this.#realtime.emit(rooms.server(row.server_id), 'channel:updated', channel);
+    // Every pod forgets the access it remembers before any client hears of the change.
     if (visibilityChanged) this.#realtime.refreshRooms(row.server_id);
+    this.#realtime.emit(rooms.server(row.server_id), 'channel:updated', channel);
     return channel;
   }
 }

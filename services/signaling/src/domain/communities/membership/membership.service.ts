@@ -10,7 +10,8 @@ import type { Actor } from '../../accounts/actor.ts';
 import type { PasswordHasher } from '../../accounts/password-hasher.ts';
 import type { ActivityRecorder } from '../../discovery/activity-recorder.ts';
 import type { Repositories, Store } from '../../store.ts';
-import { admitMember } from './admission.ts';
+import { admitMember, admitMemberCountedLater } from './admission.ts';
+import { MemberCounts } from './member-counts.ts';
 import type { ChannelAccess } from '../access/channel-access.ts';
 import type { CommunityService } from '../community.service.ts';
 import { toChannel, toMember, toPreview, toRole, toServer } from '../community.mappers.ts';
@@ -38,6 +39,7 @@ export class MembershipService {
   readonly #communities: CommunityService;
   readonly #access: ChannelAccess;
   readonly #liveState: LiveState;
+  readonly #memberCounts: MemberCounts;
 
   constructor(deps: {
     store: Store;
@@ -59,6 +61,7 @@ export class MembershipService {
     this.#activity = deps.activity;
     this.#communities = deps.communities;
     this.#access = deps.access;
+    this.#memberCounts = new MemberCounts(deps.store);
   }
 
   /**
@@ -71,15 +74,18 @@ export class MembershipService {
    */
   async join(actor: Actor, input: ServerJoinRequest, context: JoinContext): Promise<ServerJoined> {
     const serverId = this.#communities.resolveServerId(input.serverId);
-    const server = await this.#store.repos.servers.get(serverId);
-    if (!server) throw new AppError('server_not_found');
     const now = this.#clock.now();
-    const ban = await this.#store.repos.bans.getActive(serverId, actor.userId, now);
+    const repos = this.#store.repos;
+    const [server, ban, member] = await Promise.all([
+      repos.servers.get(serverId),
+      repos.bans.getActive(serverId, actor.userId, now),
+      repos.members.getActive(serverId, actor.userId),
+    ]);
+    if (!server) throw new AppError('server_not_found');
     if (ban) {
       const retryAfterMs = ban.expires_at ? ban.expires_at.getTime() - now.getTime() : undefined;
       throw new AppError('banned', undefined, retryAfterMs === undefined ? {} : { retryAfterMs });
     }
-    const member = await this.#store.repos.members.getActive(serverId, actor.userId);
     if (member) {
       return { serverId, nickname: member.nickname, isOwner: server.owner_id === actor.userId, setupRequired: false, joined: false };
     }
@@ -214,7 +220,11 @@ export class MembershipService {
     throw new AppError(code, undefined, verdict.allowed ? {} : { retryAfterMs: verdict.retryAfterMs });
   }
 
-  /** Admits the actor in one transaction, after `precondition` (such as spending an invite) inside it. */
+  /**
+   * Admits the actor (in one statement, or in one transaction after
+   * `precondition`, such as spending an invite). The member count is recounted after the
+   * commit, before the answer, so the count a member reads includes them.
+   */
   async #admit(
     server: ServerRow,
     actor: Actor,
@@ -222,12 +232,19 @@ export class MembershipService {
     route: JoinRoute,
     precondition?: (repos: Repositories) => Promise<void>,
   ): Promise<ServerJoined> {
-    const joined = await this.#store.transaction(async (repos) => {
-      await precondition?.(repos);
-      const audit = { serverId: server.id, actorId: actor.userId, action: 'member.join' as const, details: { route } };
-      return (await admitMember(repos, { server, userId: actor.userId, nickname, audit })) !== undefined;
-    });
-    if (joined) await this.#announceJoin(server.id, actor.userId);
+    const audit = { serverId: server.id, actorId: actor.userId, action: 'member.join' as const, details: { route } };
+    const admission = { server, userId: actor.userId, nickname, audit };
+    const joined =
+      (precondition
+        ? await this.#store.transaction(async (repos) => {
+            await precondition(repos);
+            return admitMemberCountedLater(repos, admission);
+          })
+        : await admitMemberCountedLater(this.#store.repos, admission)) !== undefined;
+    if (joined) {
+      const memberCount = await this.#memberCounts.refresh(server.id);
+      await this.#announceJoin(server.id, actor.userId, memberCount);
+    }
     return { serverId: server.id, nickname, isOwner: false, setupRequired: false, joined };
   }
 
@@ -235,22 +252,28 @@ export class MembershipService {
    * Puts every connection of a new member, on every pod, into the community's
    * rooms and tells the members. Also used when a join request is approved.
    */
-  async #announceJoin(serverId: string, userId: string): Promise<void> {
-    await announceJoin({ store: this.#store, realtime: this.#realtime, access: this.#access, clock: this.#clock }, serverId, userId);
+  async #announceJoin(serverId: string, userId: string, memberCount?: number): Promise<void> {
+    const deps = { store: this.#store, realtime: this.#realtime, access: this.#access, clock: this.#clock };
+    await announceJoin(deps, serverId, userId, memberCount);
     this.#activity.recordJoin(serverId);
   }
 }
 
-/** See MembershipService#announceJoin. */
+/**
+ * See MembershipService#announceJoin. With `memberCount` (just recounted),
+ * a community too large to announce joins costs no reads for the announcement.
+ */
 export async function announceJoin(
   deps: { store: Store; realtime: Realtime; access: ChannelAccess; clock: Clock },
   serverId: string,
   userId: string,
+  memberCount?: number,
 ): Promise<void> {
+  const announces = memberCount === undefined || announcesMembers(memberCount);
   const [{ byUser }, server, member] = await Promise.all([
     deps.access.visibleChannels(serverId, [userId]),
-    deps.store.repos.servers.get(serverId),
-    deps.store.repos.members.getWithUser(serverId, userId),
+    announces ? deps.store.repos.servers.get(serverId) : undefined,
+    announces ? deps.store.repos.members.getWithUser(serverId, userId) : undefined,
   ]);
   deps.realtime.addUserToRooms(userId, [rooms.server(serverId), ...(byUser.get(userId) ?? []).map(rooms.channel)]);
   if (server && member && announcesMembers(server.member_count)) {

@@ -122,8 +122,10 @@ export class ModerationService {
       const rolesChanged = plan.roles !== undefined && plan.roles.added.length + plan.roles.removed.length > 0;
       return { member: toMember(updated, access.server, now), rolesChanged, mute: plan.mute };
     });
-    this.#realtime.emit(rooms.server(serverId), 'server:member_updated', { serverId, member });
+    // Every pod forgets the access it remembers before any client hears of the change.
     if (rolesChanged) this.#realtime.refreshRooms(serverId, [targetUserId]);
+    else if (mute) this.#realtime.accessChanged(serverId);
+    this.#realtime.emit(rooms.server(serverId), 'server:member_updated', { serverId, member });
     if (mute || rolesChanged) await this.#liveState.accessChanged(serverId, [targetUserId]);
     return member;
   }

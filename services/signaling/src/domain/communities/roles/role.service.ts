@@ -99,12 +99,11 @@ export class RoleService {
     });
     const result = toRole(role);
     if (Object.keys(changes).length === 0) return result;
+    // Permissions decide which channels the role's holders may view. Every
+    // pod forgets the access it remembers before any client hears of the change.
+    if (changes.permissions) this.#realtime.refreshRooms(serverId);
     this.#realtime.emit(rooms.server(serverId), 'role:updated', result);
-    // Permissions decide which channels the role's holders may view.
-    if (changes.permissions) {
-      this.#realtime.refreshRooms(serverId);
-      await this.#liveState.accessChanged(serverId);
-    }
+    if (changes.permissions) await this.#liveState.accessChanged(serverId);
     return result;
   }
 
@@ -132,11 +131,9 @@ export class RoleService {
       });
       return holders;
     });
+    if (holders.length > 0) this.#realtime.refreshRooms(serverId, holders);
     this.#realtime.emit(rooms.server(serverId), 'role:deleted', { serverId, roleId });
-    if (holders.length > 0) {
-      this.#realtime.refreshRooms(serverId, holders);
-      await this.#liveState.accessChanged(serverId, holders);
-    }
+    if (holders.length > 0) await this.#liveState.accessChanged(serverId, holders);
   }
 }
 
