@@ -33,7 +33,12 @@ ENV NODE_ENV=production
 # jemalloc, as sharp advises on glibc: a long-running thumbnail worker's RSS
 # otherwise grows from batch to batch with fragmentation (measured with
 # `npm run bench -- media`: 249 → 398 MiB over six batches on glibc, level
-# near 300 MiB on jemalloc; 12 MP peak 423 → 362 MiB).
+# near 300 MiB on jemalloc; 12 MP peak 423 → 362 MiB). Signaling pods get it
+# too, and the benchmarks run them on it: for a pod it is neutral, since
+# malloc holds only about 2 KiB of an idle connection's RSS and V8's heap
+# the rest (`npm run bench -- idle`: jemalloc and glibc within the run's
+# noise). jemalloc's defaults are kept: MALLOC_CONF (background_thread,
+# dirty_decay_ms) changed nothing measurable there.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libjemalloc2 \
  && rm -rf /var/lib/apt/lists/* \

@@ -1,5 +1,6 @@
 import type { BackingServices } from './backing-services.ts';
 import { ratio } from './latency-stats.ts';
+import type { Allocator } from './malloc.ts';
 import type { WindowMemory } from './measured-window.ts';
 import type { LatencySummary } from './percentiles.ts';
 import type { CpuReport } from './process-cpu.ts';
@@ -11,8 +12,8 @@ export interface MediaSettings {
     concurrency: number;
     sharpThreads: number;
     maxInputPixels: number;
-    /** The jemalloc library preloaded into the worker, or undefined for glibc's malloc. */
-    jemalloc: string | undefined;
+    /** The worker's C allocator. */
+    malloc: Allocator;
   };
   sizes: ReadonlyArray<{ name: string; width: number; height: number; count: number }>;
   variants: number;
@@ -361,7 +362,7 @@ export function mediaReport(input: {
       WORKER_CONCURRENCY: settings.worker.concurrency,
       SHARP_THREADS: settings.worker.sharpThreads,
       THUMBNAIL_MAX_PIXELS: settings.worker.maxInputPixels,
-      'worker malloc (MEDIA_WORKER_MALLOC)': settings.worker.jemalloc ? `jemalloc (${settings.worker.jemalloc})` : 'glibc',
+      'worker malloc (MEDIA_WORKER_MALLOC)': settings.worker.malloc.description,
       'images per batch': sizes.map((size) => `${size.name}: ${size.count}`).join(', '),
       rounds: settings.rounds,
       'warm-up jobs per size': settings.warmupJobsPerSize,

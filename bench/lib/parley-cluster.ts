@@ -1,5 +1,6 @@
 import { startCluster, type Cluster, type Pod } from '@parley/testkit';
 import type { BackingServices } from './backing-services.ts';
+import { podAllocator, type Allocator } from './malloc.ts';
 import type { PodLogTally } from './pod-log-tally.ts';
 import { processTarget, type CpuTarget } from './process-cpu.ts';
 
@@ -21,23 +22,35 @@ export const raisedRateLimits: Record<string, string> = {
 
 /**
  * `pods` real signaling processes on the scenario's Postgres and Redis, with
- * the rate limits raised. The log level stays at testkit's `info`: readiness
- * is detected from the info line "listening", and nothing on the chat, join or
- * connect paths logs at info.
+ * the rate limits raised, on the allocator of `BENCH_POD_MALLOC` (jemalloc,
+ * as in the image, by default) unless `allocator` says otherwise. The log
+ * level stays at testkit's `info`: readiness is detected from the info line
+ * "listening", and nothing on the chat, join or connect paths logs at info.
  */
 export function startParley(
   services: BackingServices,
   pods: number,
-  options: { env?: Record<string, string>; tally?: PodLogTally } = {},
+  options: { env?: Record<string, string>; tally?: PodLogTally; nodeFlags?: readonly string[]; allocator?: Allocator } = {},
 ): Promise<Cluster> {
   return startCluster({
     pods,
     databaseUrl: services.databaseUrl,
     redisUrl: services.redisUrl,
     redisKeyPrefix: services.redisKeyPrefix,
-    env: { ...raisedRateLimits, ...options.env },
+    env: { ...(options.allocator ?? podAllocator).env, ...raisedRateLimits, ...options.env },
     ...(options.tally ? { onLine: options.tally.onLine } : {}),
+    nodeFlags: [...(options.nodeFlags ?? []), ...profilingFlags()],
   });
+}
+
+/**
+ * `BENCH_POD_CPU_PROFILE=<directory>`: every pod runs with `--cpu-prof`, and
+ * leaves a `.cpuprofile` there when it stops (open it in Chrome DevTools, or
+ * summarise it with `bench/lib/cpu-profile.ts`). Off by default: profiling costs CPU.
+ */
+function profilingFlags(): string[] {
+  const directory = process.env.BENCH_POD_CPU_PROFILE;
+  return directory ? ['--cpu-prof', `--cpu-prof-dir=${directory}`] : [];
 }
 
 export function podPid(pod: Pod): number {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { ManagedProcess } from '@parley/testkit';
 import type { BackingServices } from './backing-services.ts';
+import { podAllocator, type Allocator } from './malloc.ts';
 import { processTarget, type CpuTarget } from './process-cpu.ts';
 
 const relayMain = path.resolve(import.meta.dirname, '../baseline/bare-relay.ts');
@@ -15,7 +16,8 @@ export class RelayCluster {
     this.urls = urls;
   }
 
-  static async start(services: BackingServices, count: number): Promise<RelayCluster> {
+  /** On the pods' allocator unless `allocator` says otherwise: a fair baseline. */
+  static async start(services: BackingServices, count: number, allocator: Allocator = podAllocator): Promise<RelayCluster> {
     const started = await Promise.allSettled(
       Array.from({ length: count }, (_, index) =>
         ManagedProcess.start(`relay-${index + 1}`, {
@@ -28,6 +30,7 @@ export class RelayCluster {
             PORT: '0',
             REDIS_URL: services.redisUrl,
             REDIS_KEY_PREFIX: `${services.redisKeyPrefix}relay:`,
+            ...allocator.env,
           },
           readyLine: /"msg":"listening"/,
         }),

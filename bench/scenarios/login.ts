@@ -4,6 +4,7 @@ import { startCluster, type Cluster } from '@parley/testkit';
 import argon2 from 'argon2';
 import { startBackingServices, type BackingServices } from '../lib/backing-services.ts';
 import { runClosedLoop, type ClosedLoopResult } from '../lib/closed-loop.ts';
+import { podAllocator } from '../lib/malloc.ts';
 import { summarize, type LatencySummary } from '../lib/percentiles.ts';
 import { readMemory, resetPeak, RssSampler, type MemoryReading, type SampledPeak } from '../lib/rss-sampler.ts';
 import type { Scenario, ScenarioContext, ScenarioResult, Table } from '../lib/scenario.ts';
@@ -155,7 +156,7 @@ function startPod(services: BackingServices, env: Record<string, string>): Promi
     databaseUrl: services.databaseUrl,
     redisUrl: services.redisUrl,
     redisKeyPrefix: services.redisKeyPrefix,
-    env: { RATE_LIMIT_AUTH: settings.rateLimitAuth, ...env },
+    env: { ...podAllocator.env, RATE_LIMIT_AUTH: settings.rateLimitAuth, ...env },
   });
 }
 

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { startWorker, type WorkerProcess } from '@parley/testkit';
 import type { BackingServices } from '../lib/backing-services.ts';
 import { runClosedLoop } from '../lib/closed-loop.ts';
 import { readCpuProfiles, selfTimeByOrigin } from '../lib/cpu-profile.ts';
+import { chosenAllocator } from '../lib/malloc.ts';
 import { measureWindow } from '../lib/measured-window.ts';
 import { mediaReport, UPLOAD_KINDS, type MediaSettings, type ThumbnailProfile, type ThumbnailSize, type UploadKind, type UploadRun } from '../lib/media-report.ts';
 import { podPid, startParley } from '../lib/parley-cluster.ts';
@@ -31,24 +31,13 @@ function configured(name: string, fallback: number): number {
   return value;
 }
 
-/**
- * The worker runs on jemalloc, as in the Docker image, when Debian's
- * libjemalloc2 is installed; `MEDIA_WORKER_MALLOC=glibc` measures it on glibc's malloc.
- */
-function workerJemalloc(): string | undefined {
-  const choice = process.env.MEDIA_WORKER_MALLOC ?? 'jemalloc';
-  if (choice !== 'jemalloc' && choice !== 'glibc') throw new Error('MEDIA_WORKER_MALLOC must be jemalloc or glibc');
-  if (choice === 'glibc') return undefined;
-  const library = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/libjemalloc.so.2`;
-  return existsSync(library) ? library : undefined;
-}
-
 const settings: MediaSettings = {
   worker: {
     concurrency: configured('WORKER_CONCURRENCY', 2),
     sharpThreads: configured('SHARP_THREADS', 1),
     maxInputPixels: 50_000_000,
-    jemalloc: workerJemalloc(),
+    /** jemalloc, as in the Docker image, when libjemalloc2 is installed; `MEDIA_WORKER_MALLOC=glibc` measures glibc's malloc. */
+    malloc: chosenAllocator('MEDIA_WORKER_MALLOC'),
   },
   sizes: [
     { name: '1 MP', width: 1152, height: 864, count: 80 },
@@ -160,7 +149,7 @@ async function measureThumbnails(
         WORKER_CONCURRENCY: String(settings.worker.concurrency),
         SHARP_THREADS: String(settings.worker.sharpThreads),
         THUMBNAIL_MAX_PIXELS: String(settings.worker.maxInputPixels),
-        ...(settings.worker.jemalloc ? { LD_PRELOAD: settings.worker.jemalloc } : {}),
+        ...settings.worker.malloc.env,
         ...(settings.cpuProfile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDirectory('worker')}` } : {}),
       },
       onLine: (line) => logs.onLine(0, line),
