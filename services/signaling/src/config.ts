@@ -84,6 +84,11 @@ export interface Config {
       readonly keyEncryptionSecret: string | undefined;
     };
   };
+  /**
+   * After a burst of at least `afterConnections` new connections (0: never),
+   * once none has opened for `quietMs`, the pod runs one memory-reducing GC.
+   */
+  readonly memoryReclaim: { readonly afterConnections: number; readonly quietMs: number };
   /** The chat write path: group commit and the per-pod access cache. */
   readonly chat: {
     /** Messages written in one transaction at most (those that arrive while a batch commits wait for the next). */
@@ -251,6 +256,8 @@ const envSchema = z.object({
   S3_PUBLIC_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
   S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
   CHAT_COMMIT_BATCH_MAX: integer(1, 1000).default(200),
+  MEMORY_RECLAIM_AFTER_CONNECTIONS: integer(0, 10_000_000).default(1000),
+  MEMORY_RECLAIM_QUIET_MS: integer(1000, 600_000).default(3000),
   ACCESS_CACHE_TTL_MS: integer(0, 600_000).default(30_000),
   ACCESS_CACHE_MAX_ENTRIES: integer(1, 10_000_000).default(100_000),
   UPLOAD_MAX_BYTES: integer(1024, 5 * 1024 ** 4).default(25 * 1024 * 1024),
@@ -392,6 +399,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         keyEncryptionSecret: e.VOICE_KEY_ENCRYPTION_SECRET,
       },
     },
+    memoryReclaim: { afterConnections: e.MEMORY_RECLAIM_AFTER_CONNECTIONS, quietMs: e.MEMORY_RECLAIM_QUIET_MS },
     chat: {
       commitBatchMax: e.CHAT_COMMIT_BATCH_MAX,
       accessCacheTtlMs: e.ACCESS_CACHE_TTL_MS,

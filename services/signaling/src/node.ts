@@ -25,6 +25,7 @@ import { MessageActions } from './domain/chat/message-actions.service.ts';
 import { ChannelAdminService } from './domain/communities/channels/channel-admin.service.ts';
 import { ChannelAccess } from './domain/communities/access/channel-access.ts';
 import { AccessCache } from './domain/communities/access/access-cache.ts';
+import { MemoryReclaim, memoryReducingGc } from './lifecycle/memory-reclaim.ts';
 import { CommunityService } from './domain/communities/community.service.ts';
 import { InviteService } from './domain/communities/membership/invite.service.ts';
 import { JoinRequestService } from './domain/communities/membership/join-request.service.ts';
@@ -308,6 +309,12 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     connectionLimits: { eventRate: config.socket.eventRate, maxInFlight: config.socket.maxInFlight },
   });
 
+  const memoryReclaim =
+    config.memoryReclaim.afterConnections > 0
+      ? new MemoryReclaim({ ...config.memoryReclaim, collect: memoryReducingGc(), logger })
+      : undefined;
+  if (memoryReclaim) io.on('connection', () => memoryReclaim.connectionOpened());
+
   await liveness.start();
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -317,7 +324,10 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
   const url = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${port}`;
   logger.info({ port, url, mode: config.mode, database: database.kind, authMode: config.auth.mode }, 'listening');
 
-  shutdown.add('stop reporting ready', () => readiness.startDraining());
+  shutdown.add('stop reporting ready', () => {
+    memoryReclaim?.stop();
+    readiness.startDraining();
+  });
   shutdown.add('close sockets and http', async () => {
     await new Promise<void>((resolve) => {
       void io.close(() => resolve());
