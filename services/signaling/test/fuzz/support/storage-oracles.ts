@@ -29,7 +29,10 @@ export function refusedStorageProblems(before: StorageState, after: StorageState
   const rowsChanged = [...after.rows.keys()].filter((id) => before.rows.has(id) && before.rows.get(id)!.text !== after.rows.get(id)!.text);
   const rowsRemoved = [...before.rows.keys()].filter((id) => !after.rows.has(id) && id !== removable);
   if (rowsAdded.length > 0) problems.push(`files rows added: ${rowsAdded.join(', ')}`);
-  if (rowsChanged.length > 0) problems.push(`files rows changed: ${rowsChanged.join(', ')}`);
+  if (rowsChanged.length > 0) {
+    const changes = rowsChanged.map((id) => `${id}: ${before.rows.get(id)!.text} → ${after.rows.get(id)!.text}`);
+    problems.push(`files rows changed: ${changes.join('; ')}`);
+  }
   if (rowsRemoved.length > 0) problems.push(`files rows removed: ${rowsRemoved.join(', ')}`);
   const objects = bucketChanges(before.objects, after.objects);
   const removableKey = removable === undefined ? undefined : objectKeys.original(removable);
