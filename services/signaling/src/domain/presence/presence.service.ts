@@ -8,6 +8,8 @@ import type { PresenceChange, PresenceStore } from './presence.store.ts';
 
 /** Users whose communities are read in one query when many change at once. */
 const ANNOUNCE_BATCH = 1000;
+/** Users whose last announcement a pod remembers (a few dozen bytes each). */
+const MAX_REMEMBERED_ANNOUNCEMENTS = 100_000;
 
 /** One connection this pod holds, with the status it declared. */
 interface LocalConnection {
@@ -30,6 +32,15 @@ export class PresenceService implements NodeScopedState {
   readonly #local = new Map<string, LocalConnection>();
   /** Closed connections whose removal failed (Redis away), retried on every heartbeat: no ghosts. */
   readonly #pendingRemovals = new Map<string, string>();
+  /**
+   * Per user, the stamp of the newest change announced. Changes are stamped in
+   * the order this pod learned them; one whose announcement is overtaken by a
+   * newer one (their community lookups finished the other way round) is not
+   * sent, so a device never ends on a stale status. The least recently
+   * announced users are forgotten beyond `MAX_REMEMBERED_ANNOUNCEMENTS`.
+   */
+  readonly #announced = new Map<string, number>();
+  #stamp = 0;
 
   constructor(deps: { store: Store; presence: PresenceStore; realtime: Realtime; logger: Logger }) {
     this.#store = deps.store;
@@ -98,12 +109,18 @@ export class PresenceService implements NodeScopedState {
    * are read in a few queries.
    */
   async announce(changes: ReadonlyArray<PresenceChange | null>): Promise<void> {
-    const real = changes.filter((change): change is PresenceChange => change !== null);
+    const real = changes
+      .filter((change): change is PresenceChange => change !== null)
+      .map((change) => ({ ...change, stamp: ++this.#stamp }));
     for (let start = 0; start < real.length; start += ANNOUNCE_BATCH) {
       const batch = real.slice(start, start + ANNOUNCE_BATCH);
       try {
         const serverIds = await this.#store.repos.members.listAnnouncingServerIds(batch.map((change) => change.userId));
-        for (const { userId, status } of batch) {
+        for (const { userId, status, stamp } of batch) {
+          if ((this.#announced.get(userId) ?? 0) > stamp) continue;
+          this.#announced.delete(userId);
+          this.#announced.set(userId, stamp);
+          if (this.#announced.size > MAX_REMEMBERED_ANNOUNCEMENTS) this.#announced.delete(this.#announced.keys().next().value!);
           const audience = (serverIds.get(userId) ?? []).map(rooms.server);
           this.#realtime.emit([rooms.user(userId), ...audience], 'presence:updated', { userId, status });
         }
