@@ -73,7 +73,9 @@ export function attachGateway(io: ParleyServer, deps: GatewayDeps): Gateway {
 
   // A rooms refresh means access changed too: forget it before recomputing the rooms.
   const refreshRooms = roomsRefresher(io, deps.access, deps.logger);
+  // Inter-pod events arrive from Redis: a malformed one is ignored, never thrown into the adapter.
   const onRoomsRefresh = (event: RoomsRefresh) => {
+    if (typeof event?.serverId !== 'string') return;
     deps.access.forgetServer(event.serverId);
     void refreshRooms(event);
   };
